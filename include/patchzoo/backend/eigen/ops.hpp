@@ -1,0 +1,3 @@
+#pragma once
+// Every op of the Eigen backend.
+#include "patchzoo/backend/eigen/matmul.hpp"
