@@ -1,0 +1,138 @@
+// GEMM throughput of the eigen backend's matmul on the transformer's shapes (M = B*T = 2048), against
+// the named anchor cblas_sgemm (OpenBLAS) on the same shapes in the same run. Each anchor runs just
+// before our benchmark of the same shape; ours then reports vs_openblas = our GFLOP/s / OpenBLAS's.
+// vs_openblas divides by the median of the anchor's repetitions. Target: vs_openblas >= 0.85. The
+// xtensor reference (a triple loop) runs on one small shape only, beside eigen on the same shape.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "patchzoo/backend/eigen/eigen_backend.hpp"
+#include "patchzoo/backend/xtensor/xtensor_backend.hpp"
+
+namespace {
+
+using namespace patchzoo;
+
+// C[M,N] = op(A) op(B) with op(A) M x K and op(B) K x N.
+struct gemm_shape {
+  std::string role;
+  std::int64_t m, k, n;
+  bool trans_a, trans_b;
+
+  std::string name() const {
+    return role + "_" + std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n) +
+           (trans_a ? "_tA" : "") + (trans_b ? "_tB" : "");
+  }
+  double flops() const { return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n); }
+  shape_t a_shape() const { return trans_a ? shape_t{k, m} : shape_t{m, k}; }
+  shape_t b_shape() const { return trans_b ? shape_t{n, k} : shape_t{k, n}; }
+};
+
+const std::vector<gemm_shape> transformer_shapes = {
+    {"qkv", 2048, 256, 768, false, false},
+    {"mlp_up", 2048, 256, 1024, false, false},
+    {"mlp_down", 2048, 1024, 256, false, false},
+    {"lm_head", 2048, 256, 1024, false, true},     // logits = x W^T with W [V, d]
+    {"dweight_qkv", 256, 2048, 768, true, false},  // backward: dW = X^T dY
+};
+const gemm_shape reference_shape{"small", 128, 64, 128, false, false};
+
+// Anchor GFLOP/s per shape name, kept from the calls with the most iterations: Google Benchmark first
+// calls a benchmark with few iterations to size the run, and those short calls are noisy.
+struct anchor_runs {
+  benchmark::IterationCount iterations = 0;
+  std::vector<double> rates;
+
+  void record(benchmark::IterationCount n, double rate) {
+    if (n > iterations) {
+      iterations = n;
+      rates.clear();
+    }
+    if (n == iterations) rates.push_back(rate);
+  }
+  double median() const {
+    std::vector<double> r = rates;
+    std::sort(r.begin(), r.end());
+    const std::size_t h = r.size() / 2;
+    return r.size() % 2 ? r[h] : 0.5 * (r[h - 1] + r[h]);
+  }
+};
+std::map<std::string, anchor_runs>& anchors() {
+  static std::map<std::string, anchor_runs> runs;
+  return runs;
+}
+
+// Runs the state loop, sets the GFLOP/s counter and returns the wall-clock rate of this run.
+template <class Gemm>
+double run_gemm_loop(benchmark::State& state, const gemm_shape& s, Gemm&& gemm) {
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    gemm();
+    benchmark::ClobberMemory();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state.counters["GFLOP/s"] = benchmark::Counter(s.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  return s.flops() * 1e-9 * static_cast<double>(state.iterations()) / seconds;
+}
+
+template <class Backend>
+void bm_matmul(benchmark::State& state, const gemm_shape& s) {
+  Backend be;
+  const auto a = bench::random_tensor<float>(s.a_shape(), 1);
+  const auto b = bench::random_tensor<float>(s.b_shape(), 2);
+  tensor<float> c(shape_t{s.m, s.n});
+  const double rate =
+      run_gemm_loop(state, s, [&] { matmul(be, c.view(), a.cview(), b.cview(), s.trans_a, s.trans_b); });
+  const auto anchor = anchors().find(s.name());
+  if (anchor != anchors().end()) {
+    const double ratio = rate / anchor->second.median();
+    state.counters["vs_openblas"] = ratio;
+    state.SetLabel(std::to_string(static_cast<int>(100.0 * ratio + 0.5)) + "% of OpenBLAS sgemm");
+  }
+}
+
+#ifdef PATCHZOO_HAVE_BLAS
+void bm_cblas_sgemm(benchmark::State& state, const gemm_shape& s) {
+  const auto a = bench::random_tensor<float>(s.a_shape(), 1);
+  const auto b = bench::random_tensor<float>(s.b_shape(), 2);
+  tensor<float> c(shape_t{s.m, s.n});
+  const int lda = static_cast<int>(s.trans_a ? s.m : s.k), ldb = static_cast<int>(s.trans_b ? s.k : s.n);
+  const double rate = run_gemm_loop(state, s, [&] {
+    cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data(), lda, b.data(),
+                ldb, 0.0f, c.data(), static_cast<int>(s.n));
+  });
+  anchors()[s.name()].record(state.iterations(), rate);
+  state.SetLabel("anchor");
+}
+#endif
+
+void register_benchmarks() {
+  for (const auto& s : transformer_shapes) {
+#ifdef PATCHZOO_HAVE_BLAS
+    benchmark::RegisterBenchmark(("gemm/" + s.name() + "/openblas").c_str(), bm_cblas_sgemm, s)->UseRealTime();
+#endif
+    benchmark::RegisterBenchmark(("gemm/" + s.name() + "/eigen").c_str(), bm_matmul<eigen_backend>, s)
+        ->UseRealTime();
+  }
+  const auto& r = reference_shape;
+  benchmark::RegisterBenchmark(("gemm/" + r.name() + "/xtensor").c_str(), bm_matmul<xtensor_backend>, r)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark(("gemm/" + r.name() + "/eigen").c_str(), bm_matmul<eigen_backend>, r)->UseRealTime();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  bench::add_run_context();
+  register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
