@@ -1,4 +1,17 @@
 #pragma once
 // Every op of the xtensor reference backend.
+#include "patchzoo/backend/xtensor/activation.hpp"
+#include "patchzoo/backend/xtensor/adamw.hpp"
+#include "patchzoo/backend/xtensor/attention.hpp"
+#include "patchzoo/backend/xtensor/bias.hpp"
+#include "patchzoo/backend/xtensor/conv.hpp"
+#include "patchzoo/backend/xtensor/cross_entropy.hpp"
+#include "patchzoo/backend/xtensor/dropout.hpp"
 #include "patchzoo/backend/xtensor/elementwise.hpp"
+#include "patchzoo/backend/xtensor/embedding.hpp"
 #include "patchzoo/backend/xtensor/matmul.hpp"
+#include "patchzoo/backend/xtensor/norm.hpp"
+#include "patchzoo/backend/xtensor/pool.hpp"
+#include "patchzoo/backend/xtensor/rope.hpp"
+#include "patchzoo/backend/xtensor/segment_pool.hpp"
+#include "patchzoo/backend/xtensor/softmax.hpp"

@@ -43,4 +43,13 @@ auto adapt_as(const tensor_view<T>& v, std::vector<std::size_t> shape) {
   return xt::adapt(v.data, static_cast<std::size_t>(v.numel()), xt::no_ownership(), shape);
 }
 
+// Row (t, h) of a [T, H, D] view whose rows may be strided (slices of a fused QKV buffer), as a 1-D
+// expression of its D contiguous elements.
+template <class T>
+auto adapt_head(const tensor_view<T>& v, std::int64_t t, std::int64_t h) {
+  const std::size_t d = static_cast<std::size_t>(v.dim(2));
+  const std::vector<std::size_t> shape{d};
+  return xt::adapt(v.data + t * v.strides[0] + h * v.strides[1], d, xt::no_ownership(), shape);
+}
+
 }  // namespace patchzoo::xt_detail
