@@ -1,0 +1,42 @@
+# ctest driver: configure, build and run one consumer project in a fresh work directory.
+#   cmake -DMODE=find_package|add_subdirectory -DCONSUMER_DIR=... -DWORK_DIR=... -DPATCHZOO_SOURCE_DIR=...
+#         -DPATCHZOO_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=... [-DLAUNCHER=ccache] -P run_consumer.cmake
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var MODE CONSUMER_DIR WORK_DIR PATCHZOO_SOURCE_DIR PATCHZOO_BINARY_DIR GENERATOR CXX_COMPILER)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run_consumer.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+set(configure_args -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+if(LAUNCHER)
+  list(APPEND configure_args "-DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER}")
+endif()
+
+if(MODE STREQUAL "find_package")
+  set(prefix "${WORK_DIR}/prefix")
+  execute_process(COMMAND "${CMAKE_COMMAND}" --install "${PATCHZOO_BINARY_DIR}" --prefix "${prefix}"
+                  COMMAND_ERROR_IS_FATAL ANY OUTPUT_QUIET)
+  if(NOT EXISTS "${prefix}/include/patchzoo/backend/eigen/eigen_backend.hpp")
+    message(FATAL_ERROR "install into ${prefix} did not place the patchzoo headers")
+  endif()
+  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${prefix}")
+elseif(MODE STREQUAL "add_subdirectory")
+  list(APPEND configure_args "-DPATCHZOO_SOURCE_DIR=${PATCHZOO_SOURCE_DIR}" -DPATCHZOO_CUDA=OFF)
+else()
+  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
+endif()
+
+execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build" ${configure_args}
+                COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --target consumer
+                COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "patchzoo matmul ok")
+  message(FATAL_ERROR "consumer (${MODE}) failed with exit code ${rc}\nstdout: ${out}\nstderr: ${err}")
+endif()
+message(STATUS "consumer (${MODE}): ${out}")
