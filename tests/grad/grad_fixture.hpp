@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
+#include "support/compare.hpp"
 #include "support/grad_check.hpp"
 #include "support/random.hpp"
 
