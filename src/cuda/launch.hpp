@@ -1,0 +1,44 @@
+#pragma once
+// Host-side helpers shared by the launchers in src/cuda/*.cu: grid sizes, launch checks, and host copies
+// of index tensors for the range contracts.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "patchzoo/backend/cuda/cuda_backend.hpp"
+#include "patchzoo/core/tensor_view.hpp"
+
+namespace patchzoo::cuda_detail {
+
+inline constexpr int block_size = 256;
+
+// Blocks for a grid-stride loop over n elements (capped: the loop covers the rest).
+inline unsigned grid_for(std::int64_t n, int threads = block_size) {
+  const std::int64_t blocks = (n + threads - 1) / threads;
+  return static_cast<unsigned>(std::clamp<std::int64_t>(blocks, 1, 65535LL * 16));
+}
+
+// Reports a bad launch configuration at once; errors inside the kernel surface at synchronize().
+inline void check_launch(const char* op) { cuda_check(cudaGetLastError(), op); }
+
+// Index tensors are range-checked on the host (contract::indices_in_range), so they are copied back first.
+template <class T>
+std::vector<T> to_host(const char* op, const const_view<T>& v) {
+  expect_contiguous(op, "index tensor", v);
+  std::vector<T> host(static_cast<std::size_t>(v.numel()));
+  if (!host.empty())
+    cuda_check(cudaMemcpy(host.data(), v.data, host.size() * sizeof(T), cudaMemcpyDeviceToHost),
+               "cudaMemcpy of an index tensor to the host");
+  return host;
+}
+
+// The shared contracts take outputs as writable views; backward ops pass their read-only inputs in
+// those slots only to have the shapes checked.
+template <class T>
+tensor_view<T> shape_of(const const_view<T>& v) {
+  return tensor_view<T>(const_cast<T*>(v.data), v.shape, v.strides);
+}
+
+}  // namespace patchzoo::cuda_detail
