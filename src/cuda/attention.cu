@@ -1,6 +1,6 @@
 // attention_forward and attention_backward over per-query key ranges; kv_range is checked on the host.
 #include "launch.hpp"
-#include "patchzoo/backend/contracts/index_ranges.hpp"
+#include "patchzoo/backend/contracts/index_values.hpp"
 #include "patchzoo/backend/contracts/transformer.hpp"
 #include "patchzoo/backend/cuda/device/attention.cuh"
 
@@ -15,8 +15,8 @@ namespace {
 constexpr std::int64_t max_head_dim = 1024;
 
 void check_ranges(const char* op, const const_view<std::int32_t>& kv_range, std::int64_t tq, std::int64_t tk) {
-  const auto host = to_host(op, kv_range);
-  contract::kv_ranges_in_bounds(op, host.data(), tq, tk);
+  const auto host = to_host(op, "kv_range", kv_range);
+  contract::kv_ranges(op, host.data(), tq, tk);
 }
 
 void check_head_dim(const char* op, std::int64_t d) {
@@ -51,7 +51,7 @@ void attention_backward(cuda_backend& be, tensor_view<float> dq, tensor_view<flo
                         const_view<float> out, const_view<float> lse, const_view<std::int32_t> kv_range,
                         float scale) {
   const char* op = "attention_backward";
-  contract::attention(op, shape_of(out), shape_of(lse), q, k, v, kv_range);
+  contract::attention<const float>(op, out, lse, q, k, v, kv_range);
   expect_contiguous(op, "lse", lse);
   contract::rows_strided_heads(op, "dout", dout);
   expect_shape(op, "dout", dout, q.shape);

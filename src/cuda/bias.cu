@@ -17,7 +17,7 @@ void add_bias(cuda_backend& be, tensor_view<float> x, const_view<float> bias) {
 
 void bias_backward(cuda_backend& be, tensor_view<float> dbias, const_view<float> dout) {
   if (dbias.empty()) return;
-  contract::bias("bias_backward", shape_of(dout), const_view<float>(dbias));
+  contract::bias<const float>("bias_backward", dout, dbias);
   expect_contiguous("bias_backward", "dbias", dbias);
   const std::int64_t c = dout.shape.last(), n = dout.shape.rows();
   if (c == 0) return;

@@ -12,7 +12,7 @@ void embedding_forward(cuda_backend& be, tensor_view<float> out, const_view<std:
   const char* op = "embedding_forward";
   contract::embedding(op, out, ids, table);
   expect_contiguous(op, "output", out);
-  const auto host_ids = to_host(op, ids);
+  const auto host_ids = to_host(op, "ids", ids);
   contract::indices_in_range(op, "ids", host_ids.data(), ids.numel(), static_cast<std::int32_t>(table.dim(0)));
   if (out.numel() == 0) return;
   cuda_device::embedding_forward_kernel<<<grid_for(out.numel()), block_size, 0, be.stream>>>(
@@ -24,9 +24,9 @@ void embedding_backward(cuda_backend& be, tensor_view<float> dtable, const_view<
                         const_view<std::int32_t> ids) {
   const char* op = "embedding_backward";
   if (dtable.empty()) return;
-  contract::embedding(op, shape_of(dout), ids, const_view<float>(dtable));
+  contract::embedding<const float>(op, dout, ids, dtable);
   expect_contiguous(op, "dout", dout);
-  const auto host_ids = to_host(op, ids);
+  const auto host_ids = to_host(op, "ids", ids);
   contract::indices_in_range(op, "ids", host_ids.data(), ids.numel(), static_cast<std::int32_t>(dtable.dim(0)));
   if (dout.numel() == 0) return;
   cuda_device::embedding_backward_kernel<<<grid_for(dout.numel()), block_size, 0, be.stream>>>(

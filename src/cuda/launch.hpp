@@ -25,20 +25,13 @@ inline void check_launch(const char* op) { cuda_check(cudaGetLastError(), op); }
 
 // Index tensors are range-checked on the host (contract::indices_in_range), so they are copied back first.
 template <class T>
-std::vector<T> to_host(const char* op, const const_view<T>& v) {
-  expect_contiguous(op, "index tensor", v);
+std::vector<T> to_host(const char* op, const char* name, const const_view<T>& v) {
+  expect_contiguous(op, name, v);
   std::vector<T> host(static_cast<std::size_t>(v.numel()));
   if (!host.empty())
     cuda_check(cudaMemcpy(host.data(), v.data, host.size() * sizeof(T), cudaMemcpyDeviceToHost),
-               "cudaMemcpy of an index tensor to the host");
+               detail::concat(op, ": cudaMemcpy of ", name, " to the host").c_str());
   return host;
-}
-
-// The shared contracts take outputs as writable views; backward ops pass their read-only inputs in
-// those slots only to have the shapes checked.
-template <class T>
-tensor_view<T> shape_of(const const_view<T>& v) {
-  return tensor_view<T>(const_cast<T*>(v.data), v.shape, v.strides);
 }
 
 }  // namespace patchzoo::cuda_detail

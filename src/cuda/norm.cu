@@ -1,5 +1,6 @@
 // rmsnorm and layernorm, forward and backward.
 #include "launch.hpp"
+#include "patchzoo/backend/contracts/gradients.hpp"
 #include "patchzoo/backend/contracts/transformer.hpp"
 #include "patchzoo/backend/cuda/device/norm.cuh"
 
@@ -8,19 +9,6 @@ namespace patchzoo {
 using namespace cuda_detail;
 
 namespace {
-
-// Checks the gradient outputs that were asked for (an empty view means "not needed").
-void check_norm_grads(const char* op, const tensor_view<float>& din, const tensor_view<float>& dweight,
-                      const tensor_view<float>& dbias, const const_view<float>& dout, const const_view<float>& in) {
-  expect_shape(op, "dout", dout, in.shape);
-  expect_contiguous(op, "dout", dout);
-  if (!din.empty()) {
-    expect_shape(op, "din", din, in.shape);
-    expect_contiguous(op, "din", din);
-  }
-  if (!dweight.empty()) expect_shape(op, "dweight", dweight, shape_t{in.dim(1)});
-  if (!dbias.empty()) expect_shape(op, "dbias", dbias, shape_t{in.dim(1)});
-}
 
 void launch_forward(cuda_backend& be, const char* op, tensor_view<float> out, float* mean, tensor_view<float> rstd,
                     const_view<float> in, const_view<float> weight, const float* bias, float eps) {
@@ -61,27 +49,32 @@ void rmsnorm_forward(cuda_backend& be, tensor_view<float> out, tensor_view<float
 void rmsnorm_backward(cuda_backend& be, tensor_view<float> din, tensor_view<float> dweight, const_view<float> dout,
                       const_view<float> in, const_view<float> weight, const_view<float> rstd) {
   const char* op = "rmsnorm_backward";
-  contract::norm(op, shape_of(dout), in, weight, shape_of(rstd));
-  check_norm_grads(op, din, dweight, tensor_view<float>{}, dout, in);
+  contract::norm<const float>(op, dout, in, weight, rstd);
+  expect_contiguous(op, "dout", dout);
+  if (contract::wanted_gradient(op, "din", din, in)) expect_contiguous(op, "din", din);
+  contract::wanted_gradient(op, "dweight", dweight, weight);
   launch_backward(be, op, din, dweight, tensor_view<float>{}, dout, in, weight, nullptr, rstd);
 }
 
 void layernorm_forward(cuda_backend& be, tensor_view<float> out, tensor_view<float> mean, tensor_view<float> rstd,
                        const_view<float> in, const_view<float> weight, const_view<float> bias, float eps) {
   const char* op = "layernorm_forward";
-  contract::norm(op, out, in, weight, mean);
-  expect_shape(op, "rstd", rstd, mean.shape);
-  if (!bias.empty()) expect_shape(op, "bias", bias, weight.shape);
-  launch_forward(be, op, out, mean.data, rstd, in, weight, bias.empty() ? nullptr : bias.data, eps);
+  contract::norm(op, out, in, weight, rstd);
+  expect_shape(op, "saved mean", mean, rstd.shape);
+  expect_shape(op, "bias", bias, weight.shape);
+  launch_forward(be, op, out, mean.data, rstd, in, weight, bias.data, eps);
 }
 
 void layernorm_backward(cuda_backend& be, tensor_view<float> din, tensor_view<float> dweight,
                         tensor_view<float> dbias, const_view<float> dout, const_view<float> in,
                         const_view<float> weight, const_view<float> mean, const_view<float> rstd) {
   const char* op = "layernorm_backward";
-  contract::norm(op, shape_of(dout), in, weight, shape_of(mean));
-  expect_shape(op, "rstd", rstd, mean.shape);
-  check_norm_grads(op, din, dweight, dbias, dout, in);
+  contract::norm<const float>(op, dout, in, weight, rstd);
+  expect_shape(op, "saved mean", mean, rstd.shape);
+  expect_contiguous(op, "dout", dout);
+  if (contract::wanted_gradient(op, "din", din, in)) expect_contiguous(op, "din", din);
+  contract::wanted_gradient(op, "dweight", dweight, weight);
+  contract::wanted_gradient(op, "dbias", dbias, weight);
   launch_backward(be, op, din, dweight, dbias, dout, in, weight, mean.data, rstd);
 }
 

@@ -1,5 +1,6 @@
 // softmax and cross_entropy, forward and backward; targets are range-checked on the host.
 #include "launch.hpp"
+#include "patchzoo/backend/contracts/gradients.hpp"
 #include "patchzoo/backend/contracts/transformer.hpp"
 #include "patchzoo/backend/cuda/device/softmax.cuh"
 
@@ -17,10 +18,9 @@ void softmax_forward(cuda_backend& be, tensor_view<float> out, const_view<float>
 
 void softmax_backward(cuda_backend& be, tensor_view<float> din, const_view<float> dout, const_view<float> out) {
   const char* op = "softmax_backward";
-  if (din.empty()) return;
-  contract::rowwise(op, din, out);
-  contract::rowwise(op, din, dout);
-  if (din.numel() == 0) return;
+  contract::rowwise<const float>(op, dout, out);
+  if (!contract::wanted_gradient(op, "din", din, out)) return;
+  expect_contiguous(op, "din", din);
   cuda_device::softmax_backward_kernel<<<static_cast<unsigned>(din.dim(0)), block_size, 0, be.stream>>>(
       din.data, dout.data, out.data, din.dim(1));
   check_launch(op);
@@ -31,7 +31,7 @@ namespace {
 // Checks every target against [0, V) (ignore_index excepted) and returns how many rows count.
 std::int64_t counted_rows(const char* op, const const_view<std::int32_t>& targets, std::int64_t vocab,
                           std::int32_t ignore_index) {
-  const auto host = to_host(op, targets);
+  const auto host = to_host(op, "targets", targets);
   contract::indices_in_range(op, "targets", host.data(), targets.numel(), static_cast<std::int32_t>(vocab),
                              ignore_index, true);
   std::int64_t counted = 0;
@@ -59,14 +59,12 @@ std::int64_t cross_entropy_forward(cuda_backend& be, tensor_view<float> losses, 
 void cross_entropy_backward(cuda_backend& be, tensor_view<float> dlogits, const_view<float> probs,
                             const_view<std::int32_t> targets, std::int32_t ignore_index, float scale) {
   const char* op = "cross_entropy_backward";
-  if (dlogits.empty()) return;
   expect_rank(op, "probs", probs, 2);
   expect_contiguous(op, "probs", probs);
-  expect_contiguous(op, "dlogits", dlogits);
-  expect_shape(op, "dlogits", dlogits, probs.shape);
   expect_shape(op, "targets", targets, shape_t{probs.dim(0)});
   counted_rows(op, targets, probs.dim(1), ignore_index);
-  if (probs.numel() == 0) return;
+  if (!contract::wanted_gradient(op, "dlogits", dlogits, probs)) return;
+  expect_contiguous(op, "dlogits", dlogits);
   cuda_device::cross_entropy_backward_kernel<<<static_cast<unsigned>(probs.dim(0)), block_size, 0, be.stream>>>(
       dlogits.data, probs.data, targets.data, ignore_index, scale, probs.dim(1));
   check_launch(op);
