@@ -1,6 +1,7 @@
 # ctest driver: configure, build and run one consumer project in a fresh work directory.
 #   cmake -DMODE=find_package|add_subdirectory -DCONSUMER_DIR=... -DWORK_DIR=... -DPATCHZOO_SOURCE_DIR=...
-#         -DPATCHZOO_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=... [-DLAUNCHER=ccache] -P run_consumer.cmake
+#         -DPATCHZOO_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=... [-DLAUNCHER=ccache]
+#         [-DPREBUILD_TARGETS=<libraries of this build to build before installing it>] -P run_consumer.cmake
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var MODE CONSUMER_DIR WORK_DIR PATCHZOO_SOURCE_DIR PATCHZOO_BINARY_DIR GENERATOR CXX_COMPILER)
@@ -19,6 +20,10 @@ endif()
 
 if(MODE STREQUAL "find_package")
   set(prefix "${WORK_DIR}/prefix")
+  foreach(target IN LISTS PREBUILD_TARGETS)
+    execute_process(COMMAND "${CMAKE_COMMAND}" --build "${PATCHZOO_BINARY_DIR}" --target ${target}
+                    COMMAND_ERROR_IS_FATAL ANY)
+  endforeach()
   execute_process(COMMAND "${CMAKE_COMMAND}" --install "${PATCHZOO_BINARY_DIR}" --prefix "${prefix}"
                   COMMAND_ERROR_IS_FATAL ANY OUTPUT_QUIET)
   if(NOT EXISTS "${prefix}/include/patchzoo/backend/eigen/eigen_backend.hpp")
