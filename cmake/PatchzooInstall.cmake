@@ -4,6 +4,10 @@ include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/patchzoo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS patchzoo EXPORT patchzooTargets)
+# The optional CUDA backend is compiled: its static library joins the same export set (patchzoo::cuda).
+if(TARGET patchzoo_cuda)
+  install(TARGETS patchzoo_cuda EXPORT patchzooTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(EXPORT patchzooTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
 
 configure_package_config_file(cmake/patchzooConfig.cmake.in
