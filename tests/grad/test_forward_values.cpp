@@ -7,6 +7,9 @@
 using namespace patchzoo;
 using namespace patchzoo::test;
 
+static_assert(full_backend<xtensor_backend, float> && full_backend<xtensor_backend, double>,
+              "the reference backend implements every op family in float and double");
+
 TEST_CASE("values: softmax rows sum to 1, known row, no overflow on large logits") {
   xtensor_backend be;
   const dtensor in({3, 3}, {1, 2, 3, 1000, 1001, 1002, -5, 0.5, 7});
