@@ -1,0 +1,68 @@
+#pragma once
+// All parameters of a model in one allocation, cut into named slices (llm.c's parameter arena).
+// Gradients and optimizer moments are arenas with the same layout, so one call can clip or update
+// everything, and checkpoints walk the slices by name.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "patchzoo/backend/concepts.hpp"
+
+namespace patchzoo::nn {
+
+struct param_slice {
+  std::string name;
+  shape_t shape;
+  std::int64_t offset = 0;  // in elements from the arena start
+};
+
+// The layout alone: names, shapes, offsets. Built once per model, shared by its arenas.
+class param_layout {
+ public:
+  // Returns the slice index; names must be unique.
+  std::size_t add(std::string name, shape_t shape) {
+    for (const auto& s : slices_) check(s.name != name, "param_layout", "duplicate parameter name '", name, "'");
+    check(shape.numel() > 0, "param_layout", "parameter '", name, "' has empty shape ", shape.str());
+    slices_.push_back({std::move(name), shape, total_});
+    total_ += shape.numel();
+    return slices_.size() - 1;
+  }
+  const std::vector<param_slice>& slices() const { return slices_; }
+  std::int64_t total() const { return total_; }
+  const param_slice& find(const std::string& name) const {
+    for (const auto& s : slices_)
+      if (s.name == name) return s;
+    throw error("param_layout: no parameter named '" + name + "'");
+  }
+
+ private:
+  std::vector<param_slice> slices_;
+  std::int64_t total_ = 0;
+};
+
+// One buffer in backend memory laid out by a param_layout.
+template <backend B, real T>
+class param_arena {
+ public:
+  param_arena() = default;
+  explicit param_arena(const param_layout& layout) : layout_(&layout), buffer_(shape_t{layout.total()}) {}
+
+  tensor_view<T> operator[](std::size_t index) {
+    const auto& s = layout_->slices()[index];
+    return {buffer_.data() + s.offset, s.shape};
+  }
+  const_view<T> operator[](std::size_t index) const {
+    const auto& s = layout_->slices()[index];
+    return {buffer_.data() + s.offset, s.shape};
+  }
+  tensor_view<T> flat() { return buffer_.view(); }
+  const_view<T> flat() const { return buffer_.cview(); }
+  const param_layout& layout() const { return *layout_; }
+  void zero() { buffer_.zero(); }
+
+ private:
+  const param_layout* layout_ = nullptr;
+  tensor_on<B, T> buffer_;
+};
+
+}  // namespace patchzoo::nn
