@@ -1,5 +1,6 @@
 #pragma once
-// GEMM through Eigen's product, which EIGEN_USE_BLAS routes to OpenBLAS sgemm/dgemm.
+// GEMM through Eigen's product, which EIGEN_USE_BLAS routes to OpenBLAS sgemm/dgemm. Transposes are
+// Eigen expressions over the same row-major maps (BLAS transpose flags), never copies.
 #include "patchzoo/backend/contracts/transformer.hpp"
 #include "patchzoo/backend/eigen/eigen_includes.hpp"
 
@@ -7,25 +8,42 @@ namespace patchzoo {
 
 struct eigen_backend;
 
+namespace eigen_detail {
+
+// C = alpha op(A) op(B) + beta C on one matrix; beta == 0 overwrites, so garbage (even NaN) in C never
+// leaks into the result.
+template <class T>
+void gemm(matrix_map<T> C, const const_matrix_map<T>& A, const const_matrix_map<T>& B, bool trans_a, bool trans_b,
+          T alpha, T beta) {
+  if (beta == T(0)) C.setZero();
+  else if (beta != T(1)) C *= beta;
+  if (trans_a && trans_b) C.noalias() += alpha * A.transpose() * B.transpose();
+  else if (trans_a) C.noalias() += alpha * A.transpose() * B;
+  else if (trans_b) C.noalias() += alpha * A * B.transpose();
+  else C.noalias() += alpha * A * B;
+}
+
+}  // namespace eigen_detail
+
 template <real T>
 void matmul(eigen_backend&, tensor_view<T> c, const_view<T> a, const_view<T> b, bool trans_a, bool trans_b,
             T alpha = T(1), T beta = T(0)) {
   const auto d = contract::matmul(c, a, b, trans_a, trans_b);
-  const std::int64_t a_rows = trans_a ? d.k : d.m, a_cols = trans_a ? d.m : d.k;
   const std::int64_t b_rows = trans_b ? d.n : d.k, b_cols = trans_b ? d.k : d.n;
+  const eigen_detail::const_matrix_map<T> shared_b(b.data, b_rows, b_cols);
+  // A batch of row-major [m, k] matrices times one shared B is a single [batch * m, k] GEMM.
+  if (a.rank() == 3 && b.rank() == 2 && !trans_a) {
+    eigen_detail::gemm(eigen_detail::matrix_map<T>(c.data, d.batch * d.m, d.n),
+                       eigen_detail::const_matrix_map<T>(a.data, d.batch * d.m, d.k), shared_b, false, trans_b, alpha,
+                       beta);
+    return;
+  }
+  const std::int64_t a_rows = trans_a ? d.k : d.m, a_cols = trans_a ? d.m : d.k;
   for (std::int64_t p = 0; p < d.batch; ++p) {
-    const_view<T> ap(a.data + (a.rank() == 3 ? p * a_rows * a_cols : 0), shape_t{a_rows, a_cols});
-    const_view<T> bp(b.data + (b.rank() == 3 ? p * b_rows * b_cols : 0), shape_t{b_rows, b_cols});
-    auto C = eigen_detail::as_matrix(tensor_view<T>(c.data + p * d.m * d.n, shape_t{d.m, d.n}), d.m, d.n);
-    const auto A = eigen_detail::as_matrix(ap, a_rows, a_cols);
-    const auto B = eigen_detail::as_matrix(bp, b_rows, b_cols);
-    // beta == 0 overwrites, so garbage (even NaN) in c never leaks into the result.
-    if (beta == T(0)) C.setZero();
-    else if (beta != T(1)) C *= beta;
-    if (trans_a && trans_b) C.noalias() += alpha * A.transpose() * B.transpose();
-    else if (trans_a) C.noalias() += alpha * A.transpose() * B;
-    else if (trans_b) C.noalias() += alpha * A * B.transpose();
-    else C.noalias() += alpha * A * B;
+    const eigen_detail::const_matrix_map<T> A(a.data + (a.rank() == 3 ? p * a_rows * a_cols : 0), a_rows, a_cols);
+    const eigen_detail::const_matrix_map<T> B(b.data + (b.rank() == 3 ? p * b_rows * b_cols : 0), b_rows, b_cols);
+    eigen_detail::gemm(eigen_detail::matrix_map<T>(c.data + p * d.m * d.n, d.m, d.n), A, B, trans_a, trans_b, alpha,
+                       beta);
   }
 }
 

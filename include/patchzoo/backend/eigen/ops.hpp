@@ -1,3 +1,17 @@
 #pragma once
 // Every op of the Eigen backend.
+#include "patchzoo/backend/eigen/activation.hpp"
+#include "patchzoo/backend/eigen/adamw.hpp"
+#include "patchzoo/backend/eigen/attention.hpp"
+#include "patchzoo/backend/eigen/bias.hpp"
+#include "patchzoo/backend/eigen/conv.hpp"
+#include "patchzoo/backend/eigen/cross_entropy.hpp"
+#include "patchzoo/backend/eigen/dropout.hpp"
+#include "patchzoo/backend/eigen/elementwise.hpp"
+#include "patchzoo/backend/eigen/embedding.hpp"
 #include "patchzoo/backend/eigen/matmul.hpp"
+#include "patchzoo/backend/eigen/norm.hpp"
+#include "patchzoo/backend/eigen/pool.hpp"
+#include "patchzoo/backend/eigen/rope.hpp"
+#include "patchzoo/backend/eigen/segment_pool.hpp"
+#include "patchzoo/backend/eigen/softmax.hpp"
