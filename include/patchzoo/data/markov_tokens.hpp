@@ -47,7 +47,7 @@ class markov_tokens {
   nn::token_batch batch(std::int64_t sequences, std::int64_t len, rng_stream& r) const {
     const std::int64_t n = sequences * len;
     nn::token_batch b{tensor<std::int32_t>(shape_t{n}), tensor<std::int32_t>(shape_t{n}), {}};
-    for (std::int64_t s = 0; s <= sequences; ++s) b.offsets.push_back(s * len);
+    for (std::int64_t s = 0; s <= sequences; ++s) b.offsets.push_back(static_cast<std::int32_t>(s * len));
     for (std::int64_t s = 0; s < sequences; ++s) {
       std::int32_t tok = static_cast<std::int32_t>(r.below(vocab_));
       for (std::int64_t i = 0; i < len; ++i) {

@@ -144,19 +144,19 @@ void block_backward(B& be, const block_config& c, const param_arena<B, T>& p, pa
   // Feed-forward half: y = h + W2 act, act = swiglu(W1 n2, W3 n2), n2 = rmsnorm(h).
   copy(be, dh, dy);
   fill(be, dact, T(0));
-  ops::matmul_backward(be, dact, g[ix.w2], dy, a.act.cview(), p[ix.w2], false, true);
+  matmul_backward(be, dact, g[ix.w2], dy, a.act.cview(), p[ix.w2], false, true);
   fill(be, dgate, T(0));
   fill(be, dup, T(0));
   swiglu_backward(be, dgate, dup, const_view<T>(dact), a.gate.cview(), a.up.cview());
   fill(be, dn, T(0));
-  ops::matmul_backward(be, dn, g[ix.w1], const_view<T>(dgate), a.n2.cview(), p[ix.w1], false, true);
-  ops::matmul_backward(be, dn, g[ix.w3], const_view<T>(dup), a.n2.cview(), p[ix.w3], false, true);
+  matmul_backward(be, dn, g[ix.w1], const_view<T>(dgate), a.n2.cview(), p[ix.w1], false, true);
+  matmul_backward(be, dn, g[ix.w3], const_view<T>(dup), a.n2.cview(), p[ix.w3], false, true);
   rmsnorm_backward(be, dh, g[ix.ffn_norm], const_view<T>(dn), a.h.cview(), p[ix.ffn_norm], a.rstd2.cview());
 
   // Attention half: h = x + Wo att, att = attention(rope(q), rope(k), v), qkv = Wqkv rmsnorm(x).
   auto datt_rows = datt.reshape(shape_t{n, c.dim});
   fill(be, datt_rows, T(0));
-  ops::matmul_backward(be, datt_rows, g[ix.wo], const_view<T>(dh), a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo],
+  matmul_backward(be, datt_rows, g[ix.wo], const_view<T>(dh), a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo],
                        false, true);
   fill(be, dqkv, T(0));
   auto dq = qkv_part(dqkv, c, 0), dk = qkv_part(dqkv, c, 1), dv = qkv_part(dqkv, c, 2);
@@ -165,7 +165,7 @@ void block_backward(B& be, const block_config& c, const param_arena<B, T>& p, pa
   rope_backward(be, dq, where.rope_cos.cview(), where.rope_sin.cview());
   rope_backward(be, dk, where.rope_cos.cview(), where.rope_sin.cview());
   fill(be, dn, T(0));
-  ops::matmul_backward(be, dn, g[ix.wqkv], const_view<T>(dqkv), a.n1.cview(), p[ix.wqkv], false, true);
+  matmul_backward(be, dn, g[ix.wqkv], const_view<T>(dqkv), a.n1.cview(), p[ix.wqkv], false, true);
   rmsnorm_backward(be, dx, g[ix.attn_norm], const_view<T>(dn), x, p[ix.attn_norm], a.rstd1.cview());
   accumulate(be, dx, const_view<T>(dh), T(1));
 }

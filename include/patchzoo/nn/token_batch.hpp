@@ -13,7 +13,7 @@ struct token_batch {
 
   tensor<std::int32_t> inputs;         // [N]
   tensor<std::int32_t> targets;        // [N]
-  std::vector<std::int64_t> offsets;   // S + 1 entries: 0 = o_0 < o_1 < ... < o_S = N
+  std::vector<std::int32_t> offsets;   // S + 1 entries: 0 = o_0 < o_1 < ... < o_S = N
 
   std::int64_t tokens() const { return inputs.numel(); }
   std::int64_t sequences() const { return static_cast<std::int64_t>(offsets.size()) - 1; }
@@ -23,6 +23,7 @@ struct token_batch {
     const char* op = "token_batch";
     const std::int64_t n = tokens();
     check(n > 0, op, "inputs are empty");
+    check(n < (std::int64_t{1} << 31), op, n, " tokens exceed the int32 offset range");
     check(targets.numel() == n, op, "targets hold ", targets.numel(), " tokens but inputs hold ", n);
     check(offsets.size() >= 2 && offsets.front() == 0 && offsets.back() == n, op,
           "offsets must run from 0 to the token count ", n);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "patchzoo/backend/transfer.hpp"
@@ -56,9 +57,9 @@ class transformer {
     prepare(n);
     ids_ = upload(be, batch.inputs);
     targets_ = upload(be, batch.targets);
-    where_ = make_token_layout(be, batch.positions(), ops::causal_ranges(batch.offsets));
+    where_ = make_token_layout(be, batch.positions(), causal_ranges(batch.offsets));
 
-    embedding_forward(be, stream_[0].view(), ids_.cview(), params_[tok_emb_]);
+    embedding_forward(be, stream_[0].view(), ids_.cview(), std::as_const(params_)[tok_emb_]);
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
       block_forward(be, cfg_.block, params_, blocks_[l], where_, stream_[l].cview(), stream_[l + 1].view(), acts_[l]);
     head_forward(be, stream_[cfg_.layers].cview());
@@ -78,13 +79,13 @@ class transformer {
     cross_entropy_backward(be, dlogits, probs_.cview(), targets_.cview(), token_batch::ignore_index,
                            static_cast<T>(1.0 / static_cast<double>(count_)));
     fill(be, dnorm_.view(), T(0));
-    ops::matmul_backward(be, dnorm_.view(), grads_[head_], logits_.cview(), final_out_.cview(), params_[head_],
-                         false, true);
+    matmul_backward(be, dnorm_.view(), grads_[head_], logits_.cview(), final_out_.cview(),
+                    std::as_const(params_)[head_], false, true);
     auto* dy = &dstream_[0];
     auto* dx = &dstream_[1];
     fill(be, dy->view(), T(0));
     rmsnorm_backward(be, dy->view(), grads_[final_norm_], dnorm_.cview(), stream_[cfg_.layers].cview(),
-                     params_[final_norm_], final_rstd_.cview());
+                     std::as_const(params_)[final_norm_], final_rstd_.cview());
     for (std::int64_t l = cfg_.layers - 1; l >= 0; --l) {
       fill(be, dx->view(), T(0));
       block_backward(be, cfg_.block, params_, grads_, blocks_[l], where_, stream_[l].cview(), dy->cview(),
@@ -113,7 +114,7 @@ class transformer {
   tensor<T> decode(B& be, decode_state& state, const std::vector<std::int32_t>& tokens) {
     const std::int64_t n = static_cast<std::int64_t>(tokens.size()), start = state.length();
     check(n > 0, "transformer::decode", "no tokens to feed");
-    token_batch step{tensor<std::int32_t>(shape_t{n}, tokens), tensor<std::int32_t>(shape_t{n}), {0, n}};
+    token_batch step{tensor<std::int32_t>(shape_t{n}, tokens), tensor<std::int32_t>(shape_t{n}), {0, static_cast<std::int32_t>(n)}};
     step.validate(cfg_.vocab, state.caches[0].k.dim(0) - start);
     prepare(n);
     ids_ = upload(be, step.inputs);
@@ -125,7 +126,7 @@ class transformer {
       ranges[2 * i + 1] = static_cast<std::int32_t>(start + i + 1);
     }
     where_ = make_token_layout(be, positions, ranges);
-    embedding_forward(be, stream_[0].view(), ids_.cview(), params_[tok_emb_]);
+    embedding_forward(be, stream_[0].view(), ids_.cview(), std::as_const(params_)[tok_emb_]);
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
       block_forward(be, cfg_.block, params_, blocks_[l], where_, stream_[l].cview(), stream_[l + 1].view(), acts_[l],
                     &state.caches[l]);
@@ -157,9 +158,9 @@ class transformer {
   }
 
   void head_forward(B& be, const_view<T> x) {
-    rmsnorm_forward(be, final_out_.view(), final_rstd_.view(), x, params_[final_norm_],
+    rmsnorm_forward(be, final_out_.view(), final_rstd_.view(), x, std::as_const(params_)[final_norm_],
                     static_cast<T>(cfg_.block.norm_eps));
-    matmul(be, logits_.view(), final_out_.cview(), params_[head_], false, true, T(1), T(0));
+    matmul(be, logits_.view(), final_out_.cview(), std::as_const(params_)[head_], false, true, T(1), T(0));
   }
 
   token_layout<B, T> make_token_layout(B& be, const std::vector<std::int64_t>& positions,

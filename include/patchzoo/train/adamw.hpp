@@ -3,6 +3,7 @@
 // rank >= 2 (matrices, embeddings), never to norm gains or biases.
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "patchzoo/nn/param_arena.hpp"
 
@@ -48,7 +49,7 @@ class adamw_optimizer {
 template <backend B, real T>
   requires transformer_ops<B, T>
 double clip_grad_norm(B& be, nn::param_arena<B, T>& grads, double max_norm) {
-  const double norm = std::sqrt(sum_squares(be, grads.flat()));
+  const double norm = std::sqrt(sum_squares(be, std::as_const(grads).flat()));
   check(std::isfinite(norm), "clip_grad_norm", "gradient norm is not finite (", norm, ")");
   if (max_norm > 0 && norm > max_norm) scale(be, grads.flat(), static_cast<T>(max_norm / (norm + 1e-6)));
   return norm;

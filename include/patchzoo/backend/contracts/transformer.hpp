@@ -35,9 +35,8 @@ matmul_dims matmul(const tensor_view<T>& c, const const_view<T>& a, const const_
   const std::int64_t n = tb ? b.dim(rb) : b.dim(rb + 1);
   check(k == kb, op, "inner dimensions differ: op(a) is ", m, "x", k, " and op(b) is ", kb, "x", n, " (a ",
         a.shape.str(), ", b ", b.shape.str(), ", transpose ", ta, "/", tb, ")");
-  check(c.dim(c.rank() - 2) == m && c.dim(c.rank() - 1) == n && (c.rank() == 2 || c.dim(0) == batch), op,
-        "output c has shape ", c.shape.str(), ", expected ", (c.rank() == 3 ? "[" + std::to_string(batch) + ", " : "["),
-        m, ", ", n, "]");
+  const shape_t expected = c.rank() == 3 ? shape_t{batch, m, n} : shape_t{m, n};
+  check(c.shape == expected, op, "output c has shape ", c.shape.str(), ", expected ", expected.str());
   return {batch, m, n, k};
 }
 
