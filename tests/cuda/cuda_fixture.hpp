@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,10 +21,16 @@ namespace patchzoo::test {
 using device_tensor = tensor<float, cuda_memory>;
 using device_ints = tensor<std::int32_t, cuda_memory>;
 
-// True when a CUDA device is present; otherwise logs the skip so that the caller can return.
+// True when a CUDA device is present; otherwise logs the skip so that the caller can return. With
+// PATCHZOO_REQUIRE_CUDA set (scripts/device-check sets it) a missing device fails instead: a GPU check
+// that silently skipped everything would prove nothing.
 inline bool cuda_device_present() {
   if (cuda_device_count() > 0) return true;
-  MESSAGE("no CUDA device: skipped");
+  if (std::getenv("PATCHZOO_REQUIRE_CUDA") != nullptr) {
+    FAIL_CHECK("PATCHZOO_REQUIRE_CUDA is set but no CUDA device was found");
+  } else {
+    MESSAGE("no CUDA device: skipped");
+  }
   return false;
 }
 
