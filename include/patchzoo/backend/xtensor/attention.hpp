@@ -76,6 +76,7 @@ void attention_forward(xtensor_backend&, tensor_view<T> out, tensor_view<T> lse,
 
 // Probabilities are recomputed from the saved lse: p_j = exp(scale q.k_j - lse). With dp_j = dout.v_j and
 // ds_j = p_j (dp_j - sum_k p_k dp_k): dq += scale sum_j ds_j k_j, dk_j += scale ds_j q, dv_j += p_j dout.
+// sum_k p_k dp_k is summed directly rather than read off dout.out, so `out` is only shape-checked here.
 template <real T>
 void attention_backward(xtensor_backend&, tensor_view<T> dq, tensor_view<T> dk, tensor_view<T> dv, const_view<T> dout,
                         const_view<T> q, const_view<T> k, const_view<T> v, const_view<T> out, const_view<T> lse,
@@ -91,6 +92,11 @@ void attention_backward(xtensor_backend&, tensor_view<T> dq, tensor_view<T> dk, 
   const bool want_k = xt_detail::wanted_head_gradient(op, "dk", dk, k);
   const bool want_v = xt_detail::wanted_head_gradient(op, "dv", dv, v);
   const std::int64_t tq = q.dim(0), heads = q.dim(1);
+  const std::size_t dim = static_cast<std::size_t>(q.dim(2));
+  // Gradients are summed in double over every query, then added once into the (strided) outputs.
+  xt::xtensor<double, 3> dq_acc = xt::zeros<double>({static_cast<std::size_t>(tq), static_cast<std::size_t>(heads), dim});
+  xt::xtensor<double, 3> dk_acc = xt::zeros<double>({static_cast<std::size_t>(k.dim(0)), static_cast<std::size_t>(heads), dim});
+  xt::xtensor<double, 3> dv_acc = xt::zeros<double>(dk_acc.shape());
   std::vector<double> probs, dprobs;
   for (std::int64_t i = 0; i < tq; ++i) {
     const std::int64_t begin = kv_range.data[2 * i], end = kv_range.data[2 * i + 1];
@@ -108,27 +114,28 @@ void attention_backward(xtensor_backend&, tensor_view<T> dq, tensor_view<T> dk, 
         dprobs[s] = xt_detail::dot(gi, xt_detail::adapt_head(v, j, h));
         weighted += probs[s] * dprobs[s];
       }
-      std::vector<double> dq_acc(qi.size(), 0.0);
       for (std::int64_t j = begin; j < end; ++j) {
         const std::size_t s = static_cast<std::size_t>(j - begin);
-        const double ds = probs[s] * (dprobs[s] - weighted);
+        const double ds = static_cast<double>(scale) * probs[s] * (dprobs[s] - weighted);
         auto kj = xt_detail::adapt_head(k, j, h);
-        for (std::size_t d = 0; d < qi.size(); ++d) dq_acc[d] += static_cast<double>(scale) * ds * kj(d);
-        if (want_k) {
-          auto dkj = xt_detail::adapt_head(dk, j, h);
-          for (std::size_t d = 0; d < qi.size(); ++d) dkj(d) += static_cast<T>(static_cast<double>(scale) * ds * qi(d));
+        for (std::size_t d = 0; d < dim; ++d) {
+          dq_acc(i, h, d) += ds * kj(d);
+          dk_acc(j, h, d) += ds * qi(d);
+          dv_acc(j, h, d) += probs[s] * gi(d);
         }
-        if (want_v) {
-          auto dvj = xt_detail::adapt_head(dv, j, h);
-          for (std::size_t d = 0; d < qi.size(); ++d) dvj(d) += static_cast<T>(probs[s] * gi(d));
-        }
-      }
-      if (want_q) {
-        auto dqi = xt_detail::adapt_head(dq, i, h);
-        for (std::size_t d = 0; d < qi.size(); ++d) dqi(d) += static_cast<T>(dq_acc[d]);
       }
     }
   }
+  const auto add_into = [&](const tensor_view<T>& grad, const xt::xtensor<double, 3>& acc) {
+    for (std::int64_t t = 0; t < grad.dim(0); ++t)
+      for (std::int64_t h = 0; h < heads; ++h) {
+        auto row = xt_detail::adapt_head(grad, t, h);
+        for (std::size_t d = 0; d < dim; ++d) row(d) += static_cast<T>(acc(t, h, d));
+      }
+  };
+  if (want_q) add_into(dq, dq_acc);
+  if (want_k) add_into(dk, dk_acc);
+  if (want_v) add_into(dv, dv_acc);
 }
 
 }  // namespace patchzoo

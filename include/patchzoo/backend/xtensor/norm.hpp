@@ -1,6 +1,7 @@
 #pragma once
 // Reference RMSNorm and LayerNorm over the last dimension of in[N, D], with per-row saved statistics.
 #include <cmath>
+#include <vector>
 
 #include "patchzoo/backend/contracts/gradients.hpp"
 #include "patchzoo/backend/contracts/transformer.hpp"
@@ -44,10 +45,10 @@ void rmsnorm_backward(xtensor_backend&, tensor_view<T> din, tensor_view<T> dweig
   auto G = xt_detail::adapt(dout);
   auto w = xt_detail::adapt(weight);
   const std::size_t rows = X.shape(0), d = X.shape(1);
+  std::vector<double> dweight_acc(d, 0.0);
   for (std::size_t n = 0; n < rows; ++n) {
     const double r = rstd.data[n];
-    if (want_weight)
-      for (std::size_t j = 0; j < d; ++j) dweight.data[j] += static_cast<T>(G(n, j) * X(n, j) * r);
+    for (std::size_t j = 0; j < d; ++j) dweight_acc[j] += static_cast<double>(G(n, j)) * X(n, j) * r;
     if (!want_in) continue;
     double gwx = 0.0;
     for (std::size_t j = 0; j < d; ++j) gwx += static_cast<double>(G(n, j)) * w(j) * X(n, j);
@@ -55,6 +56,8 @@ void rmsnorm_backward(xtensor_backend&, tensor_view<T> din, tensor_view<T> dweig
     for (std::size_t j = 0; j < d; ++j)
       din.data[n * d + j] += static_cast<T>(r * w(j) * G(n, j) - coeff * X(n, j));
   }
+  if (want_weight)
+    for (std::size_t j = 0; j < d; ++j) dweight.data[j] += static_cast<T>(dweight_acc[j]);
 }
 
 template <real T>
@@ -101,6 +104,7 @@ void layernorm_backward(xtensor_backend&, tensor_view<T> din, tensor_view<T> dwe
   auto G = xt_detail::adapt(dout);
   auto w = xt_detail::adapt(weight);
   const std::size_t rows = X.shape(0), d = X.shape(1);
+  std::vector<double> dweight_acc(d, 0.0), dbias_acc(d, 0.0);
   for (std::size_t n = 0; n < rows; ++n) {
     const double mu = mean.data[n], r = rstd.data[n];
     double mean_gw = 0.0, mean_gw_xhat = 0.0;
@@ -109,8 +113,8 @@ void layernorm_backward(xtensor_backend&, tensor_view<T> din, tensor_view<T> dwe
       const double gw = static_cast<double>(G(n, j)) * w(j);
       mean_gw += gw;
       mean_gw_xhat += gw * xhat;
-      if (want_weight) dweight.data[j] += static_cast<T>(G(n, j) * xhat);
-      if (want_bias) dbias.data[j] += G(n, j);
+      dweight_acc[j] += G(n, j) * xhat;
+      dbias_acc[j] += G(n, j);
     }
     mean_gw /= static_cast<double>(d);
     mean_gw_xhat /= static_cast<double>(d);
@@ -120,6 +124,10 @@ void layernorm_backward(xtensor_backend&, tensor_view<T> din, tensor_view<T> dwe
       const double gw = static_cast<double>(G(n, j)) * w(j);
       din.data[n * d + j] += static_cast<T>(r * (gw - mean_gw - xhat * mean_gw_xhat));
     }
+  }
+  for (std::size_t j = 0; j < d; ++j) {
+    if (want_weight) dweight.data[j] += static_cast<T>(dweight_acc[j]);
+    if (want_bias) dbias.data[j] += static_cast<T>(dbias_acc[j]);
   }
 }
 
