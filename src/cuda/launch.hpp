@@ -23,7 +23,7 @@ inline unsigned grid_for(std::int64_t n, int threads = block_size) {
 // Reports a bad launch configuration at once; errors inside the kernel surface at synchronize().
 inline void check_launch(const char* op) { cuda_check(cudaGetLastError(), op); }
 
-// Index tensors are range-checked on the host (contract::indices_in_range), so they are copied back first.
+// Index values are checked by the host-side contracts (indices_in_range, kv_ranges, ...): copied back first.
 template <class T>
 std::vector<T> to_host(const char* op, const char* name, const const_view<T>& v) {
   expect_contiguous(op, name, v);
