@@ -117,10 +117,26 @@ struct attention_grad_scratch {
   Eigen::Matrix<T, Eigen::Dynamic, 1> delta;
 };
 
-// Gradients of one (query block, head). dk and dv are written through `dk_out` / `dv_out` (either the
-// caller's tensors or a thread's private copy), dq directly: no other task owns these query rows.
+// Where one head's dk or dv rows go: row j at data + j * row_stride (the caller's tensor or a private
+// copy); data == nullptr when the gradient is not wanted.
 template <class T>
-void attention_backward_block(const tensor_view<T>& dq, const tensor_view<T>& dk_out, const tensor_view<T>& dv_out,
+struct head_gradient {
+  T* data = nullptr;
+  std::int64_t row_stride = 0;
+  strided_map<T> rows(std::int64_t row0, std::int64_t count, std::int64_t d) const {
+    return strided_map<T>(data + row0 * row_stride, count, d, Eigen::OuterStride<>(row_stride));
+  }
+};
+
+template <class T>
+head_gradient<T> head_of(const tensor_view<T>& grad, std::int64_t h) {
+  return grad.empty() ? head_gradient<T>{} : head_gradient<T>{grad.data + h * grad.strides[1], grad.strides[0]};
+}
+
+// Gradients of one (query block, head). dq rows belong to this block alone; dk and dv rows are shared by
+// every block of the head, so the caller decides where they go.
+template <class T>
+void attention_backward_block(const tensor_view<T>& dq, const head_gradient<T>& dk, const head_gradient<T>& dv,
                               const const_view<T>& dout, const const_view<T>& q, const const_view<T>& k,
                               const const_view<T>& v, const const_view<T>& out, const const_view<T>& lse,
                               const std::int32_t* ranges, T scale, std::int64_t i0, std::int64_t i1, std::int64_t h,
@@ -128,7 +144,7 @@ void attention_backward_block(const tensor_view<T>& dq, const tensor_view<T>& dk
   const std::int64_t bq = i1 - i0, d = q.dim(2), heads = q.dim(1);
   const auto [k0, k1] = key_span(ranges, i0, i1);
   if (k0 == k1) return;
-  const bool want_q = !dq.empty(), want_k = !dk_out.empty(), want_v = !dv_out.empty();
+  const bool want_q = !dq.empty(), want_k = dk.data != nullptr, want_v = dv.data != nullptr;
   const auto Q = head_rows(q, i0, bq, h);
   const auto G = head_rows(dout, i0, bq, h);
   // delta_r = sum_j p_rj dp_rj = <dout_r, out_r>.
@@ -149,14 +165,14 @@ void attention_backward_block(const tensor_view<T>& dq, const tensor_view<T>& dk
       array_map<T> live(p + lo, hi - lo);
       live = (live - row_lse).exp();
     }
-    if (want_v) head_rows(dv_out, kb, kn, h).noalias() += w.probs.transpose() * G;
+    if (want_v) dv.rows(kb, kn, d).noalias() += w.probs.transpose() * G;
     if (!want_q && !want_k) continue;
     w.dprobs.resize(bq, kn);
     w.dprobs.noalias() = G * V.transpose();
     // dS = P o (dP - delta), stored over dP.
     w.dprobs.array() = w.probs.array() * (w.dprobs.array().colwise() - w.delta.array());
     if (want_q) w.dq.noalias() += w.dprobs * K;
-    if (want_k) head_rows(dk_out, kb, kn, h).noalias() += scale * w.dprobs.transpose() * Q;
+    if (want_k) dk.rows(kb, kn, d).noalias() += scale * w.dprobs.transpose() * Q;
   }
   if (want_q) head_rows(dq, i0, bq, h) += scale * w.dq;
 }
@@ -177,6 +193,7 @@ void attention_forward(eigen_backend&, tensor_view<T> out, tensor_view<T> lse, c
   const bool threaded = eigen_detail::attention_work(kv_range.data, tq, heads, q.dim(2)) > eigen_detail::parallel_threshold;
 #pragma omp parallel if (threaded && tasks > 1)
   {
+    eigen_detail::single_threaded_blas();
     eigen_detail::attention_scratch<T> scratch;
 #pragma omp for schedule(dynamic)
     for (std::int64_t task = 0; task < tasks; ++task) {
@@ -189,8 +206,9 @@ void attention_forward(eigen_backend&, tensor_view<T> out, tensor_view<T> lse, c
 }
 
 // dV += P^T dO, dP = dO V^T, dS = P o (dP - rowsum(dO o O)), dQ += scale dS K, dK += scale dS^T Q.
-// Query blocks of one head all add into the same dk/dv rows, so threads either own whole heads (when the
-// heads split evenly) or add into private copies of dk/dv that are summed at the end.
+// Query blocks of one head all add into the same dk/dv rows. When the heads split evenly over the
+// threads, threads own whole heads. Otherwise each head's query blocks are dealt to a few groups; group 0
+// adds into dk/dv directly, the others into private [Tk, D] copies that are summed in at the end.
 template <real T>
 void attention_backward(eigen_backend&, tensor_view<T> dq, tensor_view<T> dk, tensor_view<T> dv, const_view<T> dout,
                         const_view<T> q, const_view<T> k, const_view<T> v, const_view<T> out, const_view<T> lse,
@@ -214,63 +232,69 @@ void attention_backward(eigen_backend&, tensor_view<T> dq, tensor_view<T> dk, te
   const std::int64_t blocks = (tq + eigen_detail::attention_query_block - 1) / eigen_detail::attention_query_block;
   const bool threaded = eigen_detail::attention_work(kv_range.data, tq, heads, d) > eigen_detail::parallel_threshold &&
                         !omp_in_parallel() && omp_get_max_threads() > 1 && blocks * heads > 1;
-  const int threads = threaded ? omp_get_max_threads() : 1;
-  const tensor_view<T> no_grad;
-  const auto run_block = [&](std::int64_t b, std::int64_t h, const tensor_view<T>& dk_out, const tensor_view<T>& dv_out,
-                             eigen_detail::attention_grad_scratch<T>& scratch) {
+  const std::int64_t threads = threaded ? omp_get_max_threads() : 1;
+  const tensor_view<T> dq_use = want_q ? dq : tensor_view<T>{};
+  const tensor_view<T> dk_use = want_k ? dk : tensor_view<T>{}, dv_use = want_v ? dv : tensor_view<T>{};
+  const auto run_block = [&](std::int64_t b, std::int64_t h, const eigen_detail::head_gradient<T>& dk_to,
+                             const eigen_detail::head_gradient<T>& dv_to, eigen_detail::attention_grad_scratch<T>& w) {
     const std::int64_t i0 = b * eigen_detail::attention_query_block;
     const std::int64_t i1 = std::min(tq, i0 + eigen_detail::attention_query_block);
-    eigen_detail::attention_backward_block(want_q ? dq : no_grad, dk_out, dv_out, dout, q, k, v, out, lse,
-                                           kv_range.data, scale, i0, i1, h, scratch);
+    eigen_detail::attention_backward_block(dq_use, dk_to, dv_to, dout, q, k, v, out, lse, kv_range.data, scale, i0, i1,
+                                           h, w);
   };
-  const tensor_view<T> dk_use = want_k ? dk : no_grad, dv_use = want_v ? dv : no_grad;
-  if (threads == 1 || (!want_k && !want_v)) {
-#pragma omp parallel num_threads(threads)
+  if (threads == 1 || (!want_k && !want_v) || heads % threads == 0) {
+    const bool by_head = want_k || want_v;
+    const std::int64_t tasks = by_head ? heads : blocks * heads;
+#pragma omp parallel num_threads(static_cast<int>(threads))
     {
-      eigen_detail::attention_grad_scratch<T> scratch;
+      eigen_detail::single_threaded_blas();
+      eigen_detail::attention_grad_scratch<T> w;
 #pragma omp for schedule(dynamic)
-      for (std::int64_t task = 0; task < blocks * heads; ++task)
-        run_block(task / heads, task % heads, dk_use, dv_use, scratch);
-    }
-    return;
-  }
-  if (heads % threads == 0) {
-#pragma omp parallel num_threads(threads)
-    {
-      eigen_detail::attention_grad_scratch<T> scratch;
-#pragma omp for schedule(static)
-      for (std::int64_t h = 0; h < heads; ++h)
-        for (std::int64_t b = 0; b < blocks; ++b) run_block(b, h, dk_use, dv_use, scratch);
-    }
-    return;
-  }
-  // Private dk/dv per thread, [Tk, H, D] contiguous, summed into the caller's tensors in thread order.
-  const std::int64_t size = tk * heads * d;
-  std::vector<T> private_k(want_k ? static_cast<std::size_t>(threads * size) : 0);
-  std::vector<T> private_v(want_v ? static_cast<std::size_t>(threads * size) : 0);
-#pragma omp parallel num_threads(threads)
-  {
-    const int id = omp_get_thread_num();
-    const shape_t s = k.shape;
-    const tensor_view<T> my_k = want_k ? tensor_view<T>(private_k.data() + id * size, s) : no_grad;
-    const tensor_view<T> my_v = want_v ? tensor_view<T>(private_v.data() + id * size, s) : no_grad;
-    eigen_detail::attention_grad_scratch<T> scratch;
-#pragma omp for schedule(dynamic)
-    for (std::int64_t task = 0; task < blocks * heads; ++task) run_block(task / heads, task % heads, my_k, my_v, scratch);
-#pragma omp for schedule(static)
-    for (std::int64_t j = 0; j < tk; ++j)
-      for (int t = 0; t < threads; ++t) {
-        if (want_k) {
-          T* dst = dk.data + j * dk.strides[0];
-          const T* src = private_k.data() + t * size + j * heads * d;
-          for (std::int64_t e = 0; e < heads * d; ++e) dst[e] += src[e];
-        }
-        if (want_v) {
-          T* dst = dv.data + j * dv.strides[0];
-          const T* src = private_v.data() + t * size + j * heads * d;
-          for (std::int64_t e = 0; e < heads * d; ++e) dst[e] += src[e];
+      for (std::int64_t task = 0; task < tasks; ++task) {
+        if (by_head) {
+          for (std::int64_t b = 0; b < blocks; ++b)
+            run_block(b, task, eigen_detail::head_of(dk_use, task), eigen_detail::head_of(dv_use, task), w);
+        } else {
+          run_block(task / heads, task % heads, {}, {}, w);
         }
       }
+    }
+    return;
+  }
+  // About two (head, group) slots per thread balance the load; each group takes every groups-th block.
+  const std::int64_t groups = std::min(blocks, (2 * threads + heads - 1) / heads);
+  const std::int64_t size = tk * d;
+  std::vector<T> private_k(want_k ? static_cast<std::size_t>((groups - 1) * heads * size) : 0);
+  std::vector<T> private_v(want_v ? static_cast<std::size_t>((groups - 1) * heads * size) : 0);
+  const auto target = [&](std::vector<T>& priv, const tensor_view<T>& grad, std::int64_t g, std::int64_t h) {
+    if (grad.empty()) return eigen_detail::head_gradient<T>{};
+    if (g == 0) return eigen_detail::head_of(grad, h);
+    return eigen_detail::head_gradient<T>{priv.data() + ((g - 1) * heads + h) * size, d};
+  };
+#pragma omp parallel num_threads(static_cast<int>(threads))
+  {
+    eigen_detail::single_threaded_blas();
+    eigen_detail::attention_grad_scratch<T> w;
+#pragma omp for schedule(dynamic)
+    for (std::int64_t slot = 0; slot < groups * heads; ++slot) {
+      const std::int64_t h = slot % heads, g = slot / heads;
+      const auto dk_to = target(private_k, dk_use, g, h), dv_to = target(private_v, dv_use, g, h);
+      for (std::int64_t b = g; b < blocks; b += groups) run_block(b, h, dk_to, dv_to, w);
+    }
+#pragma omp for schedule(static)
+    for (std::int64_t j = 0; j < tk; ++j)
+      for (std::int64_t h = 0; h < heads; ++h)
+        for (std::int64_t g = 1; g < groups; ++g) {
+          const std::int64_t at = ((g - 1) * heads + h) * size + j * d;
+          if (want_k) {
+            T* dst = dk.data + j * dk.strides[0] + h * dk.strides[1];
+            for (std::int64_t e = 0; e < d; ++e) dst[e] += private_k[at + e];
+          }
+          if (want_v) {
+            T* dst = dv.data + j * dv.strides[0] + h * dv.strides[1];
+            for (std::int64_t e = 0; e < d; ++e) dst[e] += private_v[at + e];
+          }
+        }
   }
 }
 

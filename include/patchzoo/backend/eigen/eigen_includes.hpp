@@ -37,6 +37,11 @@ const_matrix_map<T> as_matrix(const const_view<T>& v, std::int64_t rows, std::in
   return const_matrix_map<T>(v.data, rows, cols);
 }
 
+// Called first inside our own parallel regions before any GEMM: OpenMP OpenBLAS sizes its team from
+// omp_get_max_threads(), and a nested team would split each small product across threads that are
+// already busy. Setting this thread's ICV to 1 lasts until the region ends.
+inline void single_threaded_blas() { omp_set_num_threads(1); }
+
 // Below this many elements of work a thread team costs more than it saves.
 inline constexpr std::int64_t parallel_threshold = 32768;
 
