@@ -39,8 +39,11 @@ const_matrix_map<T> as_matrix(const const_view<T>& v, std::int64_t rows, std::in
 
 // Called first inside our own parallel regions before any GEMM: OpenMP OpenBLAS sizes its team from
 // omp_get_max_threads(), and a nested team would split each small product across threads that are
-// already busy. Setting this thread's ICV to 1 lasts until the region ends.
-inline void single_threaded_blas() { omp_set_num_threads(1); }
+// already busy. Setting this thread's ICV to 1 lasts until the region ends; a region that runs on a
+// single thread keeps BLAS threading.
+inline void single_threaded_blas() {
+  if (omp_get_num_threads() > 1) omp_set_num_threads(1);
+}
 
 // Below this many elements of work a thread team costs more than it saves.
 inline constexpr std::int64_t parallel_threshold = 32768;
