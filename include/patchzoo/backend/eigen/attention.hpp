@@ -5,6 +5,8 @@
 // probabilities from the saved log-sum-exp.
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "patchzoo/backend/contracts/index_values.hpp"
@@ -46,7 +48,7 @@ inline std::int64_t attention_work(const std::int32_t* ranges, std::int64_t tq, 
   return keys * heads * d;
 }
 
-// Columns [lo, hi) of score row r of the key chunk starting at kb (clamped to the chunk).
+// Columns [lo, hi) of query i's score row that lie in its key range, within the chunk [kb, kb + kn).
 inline std::pair<std::int64_t, std::int64_t> row_window(const std::int32_t* ranges, std::int64_t i, std::int64_t kb,
                                                         std::int64_t kn) {
   const std::int64_t lo = std::clamp<std::int64_t>(ranges[2 * i] - kb, 0, kn);
