@@ -1,0 +1,97 @@
+#pragma once
+// Training checkpoints in safetensors: parameters ("param/<name>"), AdamW moments ("adam_m/<name>",
+// "adam_v/<name>") and the step count, plus any caller metadata (data-order counters, configs).
+// Writes are atomic; loads validate every tensor before touching the model, so a bad file never
+// leaves a half-loaded model behind.
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "patchzoo/backend/transfer.hpp"
+#include "patchzoo/io/safetensors.hpp"
+#include "patchzoo/train/adamw.hpp"
+
+namespace patchzoo::train {
+
+using checkpoint_metadata = std::map<std::string, std::string>;
+
+namespace checkpoint_detail {
+
+inline constexpr const char* format_tag = "patchzoo-training-checkpoint-1";
+
+// Host copies of an arena's buffer and a view of each named slice inside it.
+template <real T>
+struct host_arena {
+  tensor<T> buffer;
+  tensor_view<T> slice(const nn::param_slice& s) { return {buffer.data() + s.offset, s.shape}; }
+};
+
+template <backend B, real T>
+host_arena<T> to_host(B& be, const nn::param_arena<B, T>& arena) {
+  return {download(be, arena.flat())};
+}
+
+template <backend B, real T>
+void from_host(B& be, const tensor<T>& host, nn::param_arena<B, T>& arena) {
+  be.synchronize();
+  B::memory::copy_from_host(arena.flat().data, host.data(), host.bytes());
+}
+
+}  // namespace checkpoint_detail
+
+template <backend B, real T>
+  requires transformer_ops<B, T>
+void save_checkpoint(B& be, const std::filesystem::path& path, const nn::param_arena<B, T>& params,
+                     adamw_optimizer<B, T>& opt, const checkpoint_metadata& metadata = {}) {
+  auto p = checkpoint_detail::to_host(be, params);
+  auto m = checkpoint_detail::to_host(be, std::as_const(opt.first_moment()));
+  auto v = checkpoint_detail::to_host(be, std::as_const(opt.second_moment()));
+  safetensors_writer w;
+  for (const auto& s : params.layout().slices()) {
+    w.add("param/" + s.name, p.slice(s));
+    w.add("adam_m/" + s.name, m.slice(s));
+    w.add("adam_v/" + s.name, v.slice(s));
+  }
+  for (const auto& [key, value] : metadata) w.add_metadata(key, value);
+  w.add_metadata("format", checkpoint_detail::format_tag);
+  w.add_metadata("step", std::to_string(opt.steps()));
+  w.write(path);
+}
+
+// Restores parameters, moments and step; returns the file's metadata.
+template <backend B, real T>
+  requires transformer_ops<B, T>
+checkpoint_metadata load_checkpoint(B& be, const std::filesystem::path& path, nn::param_arena<B, T>& params,
+                                    adamw_optimizer<B, T>& opt) {
+  const safetensors_reader r(path);
+  const auto& meta = r.metadata();
+  const auto format = meta.find("format");
+  check(format != meta.end() && format->second == checkpoint_detail::format_tag, "load_checkpoint", path.string(),
+        " is not a patchzoo training checkpoint (metadata 'format' is missing or different)");
+  const auto step = meta.find("step");
+  check(step != meta.end(), "load_checkpoint", path.string(), " has no 'step' metadata");
+
+  const auto& layout = params.layout();
+  checkpoint_detail::host_arena<T> p{tensor<T>(shape_t{layout.total()})}, m{tensor<T>(shape_t{layout.total()})},
+      v{tensor<T>(shape_t{layout.total()})};
+  std::map<std::string, safetensors_target> targets;
+  for (const auto& s : layout.slices()) {
+    targets.emplace("param/" + s.name, p.slice(s));
+    targets.emplace("adam_m/" + s.name, m.slice(s));
+    targets.emplace("adam_v/" + s.name, v.slice(s));
+  }
+  std::int64_t steps = -1;
+  try {
+    steps = std::stoll(step->second);
+  } catch (const std::exception&) {
+  }
+  check(steps >= 0, "load_checkpoint", path.string(), " has an invalid 'step' value '", step->second, "'");
+  r.load_all_into(targets);
+  checkpoint_detail::from_host(be, p.buffer, params);
+  checkpoint_detail::from_host(be, m.buffer, opt.first_moment());
+  checkpoint_detail::from_host(be, v.buffer, opt.second_moment());
+  opt.set_steps(steps);
+  return meta;
+}
+
+}  // namespace patchzoo::train
