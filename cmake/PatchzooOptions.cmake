@@ -6,6 +6,7 @@ set_property(CACHE PATCHZOO_CUDA PROPERTY STRINGS AUTO ON OFF)
 option(PATCHZOO_BUILD_TESTS "Build the test suite" ${PATCHZOO_MAIN_PROJECT})
 option(PATCHZOO_BUILD_EXAMPLES "Build the patchzoo command-line program" ${PATCHZOO_MAIN_PROJECT})
 option(PATCHZOO_BUILD_BENCH "Build the Google Benchmark programs" ${PATCHZOO_MAIN_PROJECT})
+option(PATCHZOO_NATIVE "Build the CLI and benchmarks with -march=native" ON)
 option(PATCHZOO_USE_BLAS "Let Eigen call OpenBLAS for GEMM (EIGEN_USE_BLAS)" ON)
 
 set(PATCHZOO_WITH_CUDA OFF)
