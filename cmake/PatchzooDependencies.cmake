@@ -9,6 +9,7 @@ find_package(xtensor CONFIG REQUIRED)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
+find_package(ZLIB REQUIRED)
 
 # Prefer the OpenMP build of OpenBLAS: it shares libgomp's thread pool with our own parallel loops,
 # where the pthread build spins its own threads against them (see docs/performance.md).
@@ -33,7 +34,7 @@ endif()
 
 function(patchzoo_link_dependencies target)
   target_link_libraries(${target} INTERFACE Eigen3::Eigen xtensor OpenMP::OpenMP_CXX Threads::Threads
-                        nlohmann_json::nlohmann_json)
+                        nlohmann_json::nlohmann_json ZLIB::ZLIB)
   if(PATCHZOO_BLAS_LIBRARY)
     # Set for every patchzoo translation unit alike: Eigen macros that differ between units break the ODR.
     target_compile_definitions(${target} INTERFACE EIGEN_USE_BLAS PATCHZOO_HAVE_BLAS)
