@@ -32,6 +32,10 @@ void embedding_forward(cuda_backend& be, tensor_view<float> out, const_view<std:
 void embedding_backward(cuda_backend& be, tensor_view<float> dtable, const_view<float> dout,
                         const_view<std::int32_t> ids);
 
+// layout.cu
+void row_argmax(cuda_backend& be, tensor_view<std::int32_t> out, const_view<float> in);
+void transpose_last2(cuda_backend& be, tensor_view<float> out, const_view<float> in, bool accumulate);
+
 // norm.cu
 void rmsnorm_forward(cuda_backend& be, tensor_view<float> out, tensor_view<float> rstd, const_view<float> in,
                      const_view<float> weight, float eps);

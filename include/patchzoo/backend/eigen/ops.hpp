@@ -9,6 +9,7 @@
 #include "patchzoo/backend/eigen/dropout.hpp"
 #include "patchzoo/backend/eigen/elementwise.hpp"
 #include "patchzoo/backend/eigen/embedding.hpp"
+#include "patchzoo/backend/eigen/layout.hpp"
 #include "patchzoo/backend/eigen/matmul.hpp"
 #include "patchzoo/backend/eigen/norm.hpp"
 #include "patchzoo/backend/eigen/pool.hpp"

@@ -9,6 +9,7 @@
 #include "patchzoo/backend/xtensor/dropout.hpp"
 #include "patchzoo/backend/xtensor/elementwise.hpp"
 #include "patchzoo/backend/xtensor/embedding.hpp"
+#include "patchzoo/backend/xtensor/layout.hpp"
 #include "patchzoo/backend/xtensor/matmul.hpp"
 #include "patchzoo/backend/xtensor/norm.hpp"
 #include "patchzoo/backend/xtensor/pool.hpp"
