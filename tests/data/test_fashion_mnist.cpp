@@ -35,6 +35,12 @@ TEST_CASE("Fashion-MNIST: official sizes, balanced classes, seeded validation sp
   CHECK(all.front() == 0);
   CHECK(all.back() == 59999);
 
+  // A (seed, size) pair names one split forever: pin the head of the seed-1 split the CLI uses by default.
+  const dataset_splits cli = make_splits(60000, 5000, 1);
+  CHECK(std::vector<std::int64_t>(cli.validation.begin(), cli.validation.begin() + 5) ==
+        std::vector<std::int64_t>{13110, 6357, 45605, 59445, 23949});
+  CHECK(std::vector<std::int64_t>(cli.train.begin(), cli.train.begin() + 3) == std::vector<std::int64_t>{22148, 9073, 32707});
+
   const image_dataset val = ds.train.subset(s.validation);
   const image_dataset padded = pad_images(val, 32), big = resize_images_bicubic(val, 48);
   CHECK(padded.rows == 32);
