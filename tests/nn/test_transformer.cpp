@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
@@ -147,4 +148,10 @@ TEST_CASE("transformer: bad batches are rejected with a message naming the probl
   CHECK_THROWS_WITH_AS(model.forward(be, empty), doctest::Contains("empty"), patchzoo::error);
   CHECK_THROWS_AS(model.backward(be), patchzoo::error);  // no successful forward yet
   CHECK_NOTHROW(model.forward(be, b));
+
+  // A NaN that got into the weights (a diverged run, a corrupt file) stops training with a clear error.
+  model.params().flat().data[0] = std::numeric_limits<float>::quiet_NaN();
+  model.params().flat().data[1] = std::numeric_limits<float>::quiet_NaN();
+  nn::token_batch uses_nan{tensor<std::int32_t>(shape_t{2}, {0, 0}), tensor<std::int32_t>(shape_t{2}, {1, 2}), {0, 2}};
+  CHECK_THROWS_WITH_AS(model.forward(be, uses_nan), doctest::Contains("loss is not finite"), patchzoo::error);
 }
