@@ -46,8 +46,8 @@ struct shape_t {
 
   std::string str() const {
     std::string s = "[";
-    for (int i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-    return s + "]";
+    for (int i = 0; i < rank; ++i) s.append(i ? ", " : "").append(std::to_string(dims[i]));
+    return s.append("]");
   }
 };
 

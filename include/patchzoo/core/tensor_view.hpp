@@ -52,14 +52,6 @@ struct tensor_view {
 template <class T>
 using const_view = tensor_view<const T>;
 
-inline std::string shapes_str() { return ""; }
-template <class V, class... Rest>
-std::string shapes_str(const V& v, const Rest&... rest) {
-  std::string s = v.shape.str();
-  if constexpr (sizeof...(rest) > 0) s += " " + shapes_str(rest...);
-  return s;
-}
-
 // Shape checks used at the top of every op; the message names the op and the tensor.
 template <class T>
 void expect_shape(const char* op, const char* name, const tensor_view<T>& v, shape_t expected) {
