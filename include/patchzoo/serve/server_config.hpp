@@ -1,0 +1,39 @@
+#pragma once
+// Everything `patchzoo serve` can be told on its command line, with the defaults it uses.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "patchzoo/psml/router.hpp"
+#include "patchzoo/psml/selection_mechanism.hpp"
+#include "patchzoo/psml/selection_policy.hpp"
+#include "patchzoo/serve/dynamic_batcher.hpp"
+#include "patchzoo/serve/inference_protocol.hpp"
+#include "patchzoo/serve/model_executor.hpp"
+
+namespace patchzoo::serve {
+
+struct server_config {
+  std::string task = "fashion-mnist";  // the only {task} this server answers for; names the zoo, not a model
+  std::string host = "127.0.0.1";
+  int port = 0;                        // 0: any free port (inference_server::port() tells which)
+  batching_config batching;
+  output_kind output = output_kind::probabilities;
+  psml::selection_policy policy = psml::selection_policy::uniform;
+  psml::router_config routing;
+  std::string admin_token;             // empty: no admin endpoints at all
+  std::filesystem::path request_log;   // empty: no request log
+  int http_threads = 16;               // connections served at once; more than workers, so batches can form
+  std::int64_t max_request_images = 1024;
+  std::chrono::milliseconds request_timeout{10000};  // a request still unanswered after this gets 503
+  // Builds the selection mechanism (a defense); unset: the plain policy with no defense. Server-side only.
+  std::function<std::unique_ptr<psml::selection_mechanism>()> make_mechanism;
+};
+
+// Builds the executor at start-up and again on every admin reload.
+using executor_loader = std::function<std::shared_ptr<model_executor>()>;
+
+}  // namespace patchzoo::serve
