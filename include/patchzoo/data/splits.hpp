@@ -6,6 +6,7 @@
 #include <numeric>
 #include <vector>
 
+#include "patchzoo/core/error.hpp"
 #include "patchzoo/core/rng.hpp"
 
 namespace patchzoo::data {
