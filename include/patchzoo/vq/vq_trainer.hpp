@@ -1,0 +1,139 @@
+#pragma once
+// The tokenizer's training loop: seeded shuffled batches in [-1, 1], AdamW with warmup + cosine (or
+// constant) learning rate, gradient clipping, codebook upkeep after each step, a CSV loss log and
+// checkpoints every N steps that resume exactly (data position, moments, codebook state, history).
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "patchzoo/data/batch_iterator.hpp"
+#include "patchzoo/train/lr_schedule.hpp"
+#include "patchzoo/vq/vq_checkpoint.hpp"
+
+namespace patchzoo::vq {
+
+struct vq_train_config {
+  std::int64_t steps = 2000;
+  std::int64_t batch = 64;
+  double lr = 2e-3;
+  std::int64_t warmup = 100;
+  bool cosine = true;  // false: constant lr
+  double min_lr_ratio = 0.1;
+  double clip = 1.0;
+  double weight_decay = 0.0;
+  std::int64_t checkpoint_every = 500;  // 0: only at the end; needs out_dir
+  std::uint64_t seed = 1;
+  std::filesystem::path out_dir;  // empty: no checkpoints and no log
+};
+
+struct vq_step_log {
+  std::int64_t step = 0;  // 1-based
+  double recon_mse = 0, quantizer_loss = 0, perplexity = 0, usage = 0, lr = 0;
+  std::int64_t restarted = 0;
+};
+
+template <backend B>
+  requires vq_ops<B, float>
+class vq_trainer {
+ public:
+  vq_trainer(vq_tokenizer<B, float>& model, const data::image_dataset& train, const vq_train_config& cfg)
+      : model_(model), cfg_(cfg),
+        opt_(model.layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
+        schedule_(cfg.cosine ? train::lr_schedule::warmup_cosine(cfg.lr, std::min(cfg.warmup, cfg.steps - 1), cfg.steps,
+                                                                 cfg.lr * cfg.min_lr_ratio)
+                             : train::lr_schedule::constant(cfg.lr)),
+        batches_(train, cfg.batch, true, cfg.seed, data::pixel_range::minus_one_one, false, true) {
+    check(cfg.steps >= 1 && cfg.batch >= 1, "vq_trainer", "steps ", cfg.steps, " and batch ", cfg.batch,
+          " must be positive");
+  }
+
+  std::int64_t step() const { return opt_.steps(); }
+  const std::vector<vq_step_log>& history() const { return history_; }
+
+  // Continues from out_dir's checkpoint when there is one; returns the step it resumed at (0: fresh).
+  std::int64_t resume(B& be) {
+    if (cfg_.out_dir.empty() || !std::filesystem::exists(checkpoint_path(cfg_.out_dir))) return 0;
+    tensor<double> h;
+    const auto meta = load_tokenizer_checkpoint(be, cfg_.out_dir, model_, opt_, h);
+    batches_.seek(metadata_int(checkpoint_path(cfg_.out_dir), meta, "data.epoch"),
+                  metadata_int(checkpoint_path(cfg_.out_dir), meta, "data.position"));
+    history_.clear();
+    for (std::int64_t r = 0; h.rank() == 2 && r < h.dim(0); ++r) {
+      const double* v = h.data() + r * h.dim(1);
+      history_.push_back({static_cast<std::int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5], static_cast<std::int64_t>(v[6])});
+    }
+    return opt_.steps();
+  }
+
+  // Trains up to step `until` (cfg.steps when negative), calling on_step after every step.
+  void run(B& be, const std::function<void(const vq_step_log&)>& on_step = {}, std::int64_t until = -1) {
+    const std::int64_t last = until < 0 ? cfg_.steps : std::min(until, cfg_.steps);
+    data::image_batch batch;
+    while (opt_.steps() < last) {
+      if (!batches_.next(batch)) batches_.next(batch);  // an epoch ended: the next one starts at once
+      const std::int64_t s = opt_.steps();
+      model_.grads().zero();
+      const auto losses = model_.forward(be, batch.images);
+      model_.backward(be);
+      train::clip_grad_norm(be, model_.grads(), cfg_.clip);
+      const double lr = schedule_.at(s);
+      opt_.step(be, model_.params(), model_.grads(), lr);
+      const std::int64_t restarted = model_.update_codebook(be, s + 1, cfg_.seed);
+      const auto& usage = model_.state().last_batch();
+      history_.push_back({s + 1, losses.recon_mse, losses.quantizer, usage.perplexity(), usage.usage(), lr, restarted});
+      if (on_step) on_step(history_.back());
+      const bool due = cfg_.checkpoint_every > 0 && (s + 1) % cfg_.checkpoint_every == 0;
+      if (!cfg_.out_dir.empty() && (due || s + 1 == cfg_.steps)) save(be);
+    }
+  }
+
+  void save(B& be) {
+    check(!cfg_.out_dir.empty(), "vq_trainer::save", "no output directory");
+    train::checkpoint_metadata meta = extra_metadata_;
+    meta["data.epoch"] = std::to_string(batches_.epoch());
+    meta["data.position"] = std::to_string(batches_.position());
+    save_tokenizer_checkpoint(be, cfg_.out_dir, model_, opt_, meta, history_tensor());
+    write_csv(cfg_.out_dir / "loss.csv");
+  }
+
+  // Caller metadata stored in every checkpoint (the CLI's preprocessing, for eval).
+  void set_metadata(const std::string& key, const std::string& value) { extra_metadata_[key] = value; }
+
+  void write_csv(const std::filesystem::path& path) const {
+    std::ostringstream csv;
+    csv << "step,recon_mse,codebook_loss,perplexity,usage,lr,restarted\n";
+    csv.precision(8);
+    for (const auto& h : history_)
+      csv << h.step << "," << h.recon_mse << "," << h.quantizer_loss << "," << h.perplexity << "," << h.usage << ","
+          << h.lr << "," << h.restarted << "\n";
+    const std::string text = csv.str();
+    write_file_atomically(path, [&](file_sink& sink) { sink.write(text.data(), text.size()); });
+  }
+
+ private:
+  tensor<double> history_tensor() const {
+    if (history_.empty()) return {};
+    tensor<double> t(shape_t{static_cast<std::int64_t>(history_.size()), 7});
+    for (std::size_t i = 0; i < history_.size(); ++i) {
+      const auto& h = history_[i];
+      const double row[7] = {static_cast<double>(h.step), h.recon_mse, h.quantizer_loss, h.perplexity, h.usage, h.lr,
+                             static_cast<double>(h.restarted)};
+      std::copy(row, row + 7, t.data() + i * 7);
+    }
+    return t;
+  }
+
+  vq_tokenizer<B, float>& model_;
+  vq_train_config cfg_;
+  train::adamw_optimizer<B, float> opt_;
+  train::lr_schedule schedule_;
+  data::batch_iterator batches_;
+  std::vector<vq_step_log> history_;
+  train::checkpoint_metadata extra_metadata_;
+};
+
+}  // namespace patchzoo::vq
