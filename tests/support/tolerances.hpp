@@ -35,6 +35,7 @@ inline const std::map<std::string, tolerance, std::less<>>& f32_tolerances() {
       {"dropout", {1e-6, 1e-6}},
       {"adamw", {1e-6, 1e-5}},
       {"training_loss", {1e-3, 1e-3}},
+      {"model", {1e-5, 1e-3}},
   };
   return table;
 }
