@@ -50,7 +50,8 @@ TEST_CASE("entropy: matches -sum p ln p computed in fp64 to 1e-5, from logits an
   const std::int64_t rows = 6, vocab = 4096;
   std::vector<float> logits(rows * vocab);
   for (std::int64_t i = 0; i < rows * vocab; ++i)
-    logits[i] = static_cast<float>((1.0 + static_cast<double>(i / vocab)) * normal01(5, static_cast<std::uint64_t>(i % vocab)));
+    logits[i] =
+        static_cast<float>((1.0 + static_cast<double>(i / vocab)) * normal01(5, static_cast<std::uint64_t>(i % vocab)));
   std::vector<float> h(rows);
   dpar::next_token_entropy(logits.data(), rows, vocab, h.data(), false);
   std::vector<float> probs(rows * vocab);

@@ -75,9 +75,10 @@ TEST_CASE("flops: the paper's Table 8 cell, XL-384: 433.4 G vs 258.4 G (-40.4%) 
   // Including (non-causal) attention products gives 463.9 / 269.5, the numbers the digest rules out.
   const double d = static_cast<double>(s.dim), t = 576.0;
   const double llamagen_attn = llamagen + 36 * dpar::attention_macs(t, s.dim, false) / 1e9;
-  const double dpar_attn = ours + (30 * dpar::attention_macs(1.0 + m, s.dim, false) +
-                                   dpar::attention_macs(t - 1.0, s.dim, false) + 5 * dpar::attention_macs(t, s.dim, false)) /
-                                      1e9;
+  const double dpar_attn =
+      ours + (30 * dpar::attention_macs(1.0 + m, s.dim, false) + dpar::attention_macs(t - 1.0, s.dim, false) +
+              5 * dpar::attention_macs(t, s.dim, false)) /
+                 1e9;
   CHECK(std::abs(llamagen_attn - 463.9) < 0.05);
   CHECK(std::abs(dpar_attn - 269.5) < 0.05);
   CHECK(dpar::attention_macs(t, s.dim, false) == doctest::Approx(2.0 * d * t * t));
@@ -89,10 +90,10 @@ TEST_CASE("flops: the derived GFLOPs table of digest 3.2 (256: M = 256/1.81, 384
     std::int64_t tokens;
     double ratio, llamagen_g, dpar_g;
   };
-  for (const cell& c : {cell{B, 256, 1.81, 25.0, 19.2}, cell{L, 256, 1.81, 83.2, 56.9}, cell{XL, 256, 1.81, 192.6, 125.8},
-                        cell{XXL, 256, 1.81, 354.3, 226.4}, cell{B, 576, 2.06, 56.2, 40.9},
-                        cell{L, 576, 2.06, 187.2, 118.1}, cell{XL, 576, 2.06, 433.4, 258.4},
-                        cell{XXL, 576, 2.06, 797.3, 462.4}}) {
+  for (const cell& c :
+       {cell{B, 256, 1.81, 25.0, 19.2}, cell{L, 256, 1.81, 83.2, 56.9}, cell{XL, 256, 1.81, 192.6, 125.8},
+        cell{XXL, 256, 1.81, 354.3, 226.4}, cell{B, 576, 2.06, 56.2, 40.9}, cell{L, 576, 2.06, 187.2, 118.1},
+        cell{XL, 576, 2.06, 433.4, 258.4}, cell{XXL, 576, 2.06, 797.3, 462.4}}) {
     INFO(c.m.name << " T " << c.tokens);
     const ar_shape s = imagenet(c.m, c.tokens);
     const double m = static_cast<double>(c.tokens) / c.ratio;
@@ -131,8 +132,9 @@ TEST_CASE("flops: full counts (causal attention, 2 FLOPs per MAC, training = 3 x
   const dpar::flop_count dp = dpar::dpar_full_flops(s, split, m);
   CHECK(dp.forward == doctest::Approx(2.0 * dpar_macs));
   CHECK(dp.training == doctest::Approx(3.0 * dp.forward));
-  CHECK(dpar::dpar_paper_flops(s, split, m) ==
-        doctest::Approx(dpar_macs - 2 * causal_attention(10) - causal_attention(15) - 2 * d * 15 - causal_attention(16)));
+  CHECK(
+      dpar::dpar_paper_flops(s, split, m) ==
+      doctest::Approx(dpar_macs - 2 * causal_attention(10) - causal_attention(15) - 2 * d * 15 - causal_attention(16)));
 }
 
 TEST_CASE("flops: bad shapes and splits are refused") {

@@ -21,8 +21,8 @@ using lengths_t = std::vector<std::int32_t>;
 namespace {
 
 // The digest's example: W = 4, T = 16, theta = 1.0, P_max = 2; entropy[0] is unused.
-const std::vector<float> worked_entropy{0.0f, 9.0f, 0.2f, 0.3f, 0.1f, 0.2f, 1.5f, 0.1f, 0.1f,
-                                        0.1f, 0.1f, 0.1f, 2.0f, 0.3f, 0.2f, 0.1f};
+const std::vector<float> worked_entropy{0.0f, 9.0f, 0.2f, 0.3f, 0.1f, 0.2f, 1.5f, 0.1f,
+                                        0.1f, 0.1f, 0.1f, 0.1f, 2.0f, 0.3f, 0.2f, 0.1f};
 
 patcher_config worked_config(patching_mode mode) {
   patcher_config cfg;
@@ -89,7 +89,8 @@ TEST_CASE("patcher: lengths sum to total, respect P_max, never span a row, and t
         if (mode == patching_mode::entropy_row_boundary)
           CHECK(offsets[p] / cfg.row_width == (offsets[p + 1] - 1) / cfg.row_width);
         // Every token above theta is a patch start.
-        for (std::int32_t t = offsets[p] + 1; t < offsets[p + 1]; ++t) CHECK(h[static_cast<std::size_t>(t)] <= cfg.threshold);
+        for (std::int32_t t = offsets[p] + 1; t < offsets[p + 1]; ++t)
+          CHECK(h[static_cast<std::size_t>(t)] <= cfg.threshold);
       }
     }
   }

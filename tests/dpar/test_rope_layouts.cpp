@@ -113,8 +113,8 @@ TEST_CASE("rope_global_slots dynamic_4d: [row x16, cs x4, ce x4, ce x4, cs x4] f
   const std::vector<std::int32_t> lengths{1, 4, 3, 1, 2};
   const auto t = dpar::rope_global_slots<double>(global_position::dynamic_4d, lengths, 8, 64);
   check_zero_row(t, 0);
-  const auto check_patch = [&](const nn::rope_table<double>& table, std::int64_t slot, double r, double cs,
-                               double ce, std::int64_t hd) {
+  const auto check_patch = [&](const nn::rope_table<double>& table, std::int64_t slot, double r, double cs, double ce,
+                               std::int64_t hd) {
     const std::int64_t rp = hd / 4, cp = hd / 16;
     for (std::int64_t k = 0; k < rp; ++k) check_pair(table, slot, k, r, k, rp);
     const double blocks[4] = {cs, ce, ce, cs};
@@ -166,8 +166,10 @@ TEST_CASE("rope tables drive rope_forward as a complex multiply; the zero row ze
           const std::complex<double> want = z * w;
           CHECK(x[at] == doctest::Approx(want.real()).epsilon(1e-12));
           CHECK(x[at + 1] == doctest::Approx(want.imag()).epsilon(1e-12));
-          if (s == 0) CHECK((x[at] == 0.0 && x[at + 1] == 0.0));
-          else CHECK(std::norm(w) == doctest::Approx(1.0));  // a true rotation elsewhere
+          if (s == 0)
+            CHECK((x[at] == 0.0 && x[at + 1] == 0.0));
+          else
+            CHECK(std::norm(w) == doctest::Approx(1.0));  // a true rotation elsewhere
         }
   }
   // Grid table with the start slot, float: same reference, and the rotation preserves the pair norm.
@@ -181,8 +183,7 @@ TEST_CASE("rope tables drive rope_forward as a complex multiply; the zero row ze
       const std::int64_t at = j * 16 + 2 * k;
       const std::int64_t cell = j - 1, pos = k < 4 ? cell / 5 : cell % 5;
       const double angle = static_cast<double>(pos) * std::pow(10000.0, -static_cast<double>(k % 4) / 4.0);
-      const std::complex<double> want =
-          std::complex<double>(q0[at], q0[at + 1]) * std::polar(1.0, angle);
+      const std::complex<double> want = std::complex<double>(q0[at], q0[at + 1]) * std::polar(1.0, angle);
       CHECK(q[at] == doctest::Approx(want.real()).epsilon(1e-5));
       CHECK(q[at + 1] == doctest::Approx(want.imag()).epsilon(1e-5));
     }

@@ -18,8 +18,8 @@ void next_token_entropy(const T* logits_or_probs, std::int64_t rows, std::int64_
                         bool are_probabilities) {
   check(rows >= 0, "next_token_entropy", "rows ", rows, " must be non-negative");
   check(vocab >= 1, "next_token_entropy", "vocab ", vocab, " must be at least 1");
-  check(rows == 0 || (logits_or_probs != nullptr && out != nullptr), "next_token_entropy",
-        "null input or output for ", rows, " rows");
+  check(rows == 0 || (logits_or_probs != nullptr && out != nullptr), "next_token_entropy", "null input or output for ",
+        rows, " rows");
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = logits_or_probs + r * vocab;
     double entropy = 0.0;
@@ -32,8 +32,7 @@ void next_token_entropy(const T* logits_or_probs, std::int64_t rows, std::int64_
         total += p;
         if (p > 0.0) entropy -= p * std::log(p);
       }
-      check(std::abs(total - 1.0) <= 1e-3, "next_token_entropy", "row ", r, " probabilities sum to ", total,
-            ", not 1");
+      check(std::abs(total - 1.0) <= 1e-3, "next_token_entropy", "row ", r, " probabilities sum to ", total, ", not 1");
     } else {
       double max_logit = -std::numeric_limits<double>::infinity();
       for (std::int64_t c = 0; c < vocab; ++c) {

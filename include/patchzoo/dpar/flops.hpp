@@ -116,7 +116,8 @@ inline double dpar_paper_flops(const ar_shape& s, dpar_split split, double mean_
 }
 
 inline flop_count llamagen_full_flops(const ar_shape& s, int layers) {
-  const double macs = llamagen_paper_flops(s, layers) + layers * attention_macs(static_cast<double>(s.tokens), s.dim, true);
+  const double macs =
+      llamagen_paper_flops(s, layers) + layers * attention_macs(static_cast<double>(s.tokens), s.dim, true);
   return {2.0 * macs, 6.0 * macs};
 }
 

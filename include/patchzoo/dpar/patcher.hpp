@@ -19,9 +19,9 @@ enum class patching_mode { token, static_length, entropy, entropy_row_boundary }
 
 struct patcher_config {
   patching_mode mode = patching_mode::entropy_row_boundary;
-  double threshold = 7.8;   // theta in nats; a token starts a patch iff H_t > theta
-  int max_patch_length = 4; // P_max; 0 = no cap
-  int row_width = 16;       // W: grid width (tokens per raster row)
+  double threshold = 7.8;         // theta in nats; a token starts a patch iff H_t > theta
+  int max_patch_length = 4;       // P_max; 0 = no cap
+  int row_width = 16;             // W: grid width (tokens per raster row)
   double static_length = 1.8191;  // p of static mode: patch k covers tokens ceil(k p) .. ceil((k+1) p) - 1
 };
 
@@ -77,8 +77,8 @@ inline std::vector<std::int32_t> patch_lengths(const patcher_config& cfg, std::s
     case patching_mode::entropy_row_boundary:
       break;
   }
-  check(static_cast<std::int64_t>(entropy.size()) >= total, op, "entropy has ", entropy.size(),
-        " values but total is ", total, " (entropy[t] = H_t for t < total)");
+  check(static_cast<std::int64_t>(entropy.size()) >= total, op, "entropy has ", entropy.size(), " values but total is ",
+        total, " (entropy[t] = H_t for t < total)");
   const bool row_reset = cfg.mode == patching_mode::entropy_row_boundary;
   std::int64_t run_start = 0;
   for (std::int64_t t = 1; t < total; ++t) {
@@ -133,8 +133,8 @@ inline double find_threshold(const patcher_config& base, const std::vector<std::
   check(base.mode == patching_mode::entropy || base.mode == patching_mode::entropy_row_boundary, op,
         "the threshold only matters in the entropy modes");
   check(!entropy_rows.empty(), op, "no entropy rows");
-  check(std::isfinite(target_mean_length) && target_mean_length >= 1.0, op, "target mean length ",
-        target_mean_length, " must be a finite number >= 1");
+  check(std::isfinite(target_mean_length) && target_mean_length >= 1.0, op, "target mean length ", target_mean_length,
+        " must be a finite number >= 1");
   check(total >= 1, op, "total ", total, " must be at least 1");
   std::vector<double> values;
   for (const auto& row : entropy_rows) {
@@ -163,8 +163,10 @@ inline double find_threshold(const patcher_config& base, const std::vector<std::
   std::size_t lo = 0, hi = n + 1;
   while (lo < hi) {
     const std::size_t mid = lo + (hi - lo) / 2;
-    if (mean_at(mid) >= target_mean_length) hi = mid;
-    else lo = mid + 1;
+    if (mean_at(mid) >= target_mean_length)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   if (lo == n + 1) return plateau_theta(n);
   if (lo == 0) return plateau_theta(0);

@@ -72,8 +72,8 @@ enum class global_position { slot_1d, dynamic_3d, dynamic_4d };
 //  * dynamic_4d: [r x hd/4, then cs, ce, ce, cs x hd/16 pairs each at 10000^(-k/(hd/16))].
 // A zero-length (padding) patch gets e = s - 1, as in the reference code; its row is never read causally.
 template <class T>
-nn::rope_table<T> rope_global_slots(global_position layout, const std::vector<std::int32_t>& lengths,
-                                    int row_width, int head_dim) {
+nn::rope_table<T> rope_global_slots(global_position layout, const std::vector<std::int32_t>& lengths, int row_width,
+                                    int head_dim) {
   constexpr const char* op = "rope_global_slots";
   check(head_dim > 0 && head_dim % 2 == 0, op, "head_dim ", head_dim, " must be positive and even");
   const std::int64_t patches = static_cast<std::int64_t>(lengths.size());
