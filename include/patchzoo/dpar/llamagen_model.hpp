@@ -55,7 +55,7 @@ class llamagen_model {
     grads_ = nn::param_arena<B, T>(layout_);
     nn::initialize_params(params_, seed, cfg.init_std);
     if (cfg.zero_head) zero_slice(params_, head_);
-    const auto table = rope_grid_tokens<T>(cfg.tokens - 1, cfg.row_width, static_cast<int>(cfg.block.head_dim()),
+    const auto table = rope_grid_tokens<T>(cfg.tokens - 1, static_cast<int>(cfg.row_width), static_cast<int>(cfg.block.head_dim()),
                                            cfg.conditional);
     image_rope_.cos = table.cos.clone();
     image_rope_.sin = table.sin.clone();
