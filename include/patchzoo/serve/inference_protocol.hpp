@@ -66,7 +66,7 @@ inline bool server_only(const std::string& key) {
 
 inline void reject_server_only(const std::string& path, const std::string& key) {
   if (server_only(key))
-    throw protocol_error(path, "is server-only: this server chooses the model and how it selects it");
+    throw protocol_error(path, "server-only field: the server alone chooses the model and how it selects one");
 }
 
 inline double number_in(const json& value, const std::string& path) {

@@ -5,6 +5,11 @@
 // recorded only server-side (request log, per-model metrics behind the admin token).
 // Consumers link cpp-httplib (pkg-config cpp-httplib).
 #include <httplib.h>
+// httplib pulls in <resolv.h>, whose `_res` macro breaks Eigen headers included after this one (Eigen
+// names parameters `_res`); nothing here uses the resolver state it stands for.
+#ifdef _res
+#undef _res
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -47,6 +52,7 @@ class inference_server {
   void start() {
     http_.set_tcp_nodelay(true);  // without it keep-alive clients stall ~40 ms per response (Nagle + delayed ACK)
     http_.set_keep_alive_timeout(1);  // an idle keep-alive connection must not hold up stop() for long
+    http_.set_keep_alive_max_count(1000);
     http_.set_read_timeout(2, 0);
     http_.set_write_timeout(2, 0);
     const int threads = config_.http_threads;
