@@ -1,0 +1,322 @@
+// `patchzoo tokenizer train|eval|encode|decode`: the VQ image tokenizer on Fashion-MNIST. Images are
+// padded 28 -> 32 (--grid 16) or bicubic-resized 28 -> 48 (--grid 24) and downsampled x2 by the encoder.
+// Everything lives in one directory (--out): checkpoint, codebook state, loss.csv, loss.png, token files.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "patchzoo/backend/eigen/eigen_backend.hpp"
+#include "patchzoo/backend/xtensor/xtensor_backend.hpp"
+#include "patchzoo/data/fashion_mnist.hpp"
+#include "patchzoo/data/transforms.hpp"
+#include "patchzoo/image/grid.hpp"
+#include "patchzoo/image/plot.hpp"
+#include "patchzoo/image/png.hpp"
+#include "patchzoo/util/progress.hpp"
+#include "patchzoo/util/report.hpp"
+#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/vq/vq_metrics.hpp"
+#include "patchzoo/vq/vq_trainer.hpp"
+#include "subcommands.hpp"
+
+namespace {
+
+using namespace patchzoo;
+namespace fs = std::filesystem;
+
+struct tokenizer_options {
+  std::string backend = "eigen";
+  std::string data = data::fashion_mnist_default_dir.string();
+  int grid = 16;
+  std::string out = "tokenizer-run";
+  bool json = false;
+  std::uint64_t seed = 1;
+  // train
+  vq::vq_config model;
+  std::string mode = "loss";
+  std::int64_t steps = 2000, batch = 64, train_images = 0, checkpoint_every = 500, warmup = 100;
+  double lr = 2e-3;
+  // eval / encode / decode
+  std::string split = "test";
+  std::int64_t images = 0;  // 0: the whole split
+  std::string tokens, png;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The split at the model's input size: padded (grid 16) or bicubic-resized (grid 24).
+data::image_dataset load_split(const tokenizer_options& o, const std::string& split, std::int64_t limit) {
+  auto both = data::load_fashion_mnist(o.data);
+  auto& ds = split == "train" ? both.train : both.test;
+  if (limit > 0 && limit < ds.size()) {
+    std::vector<std::int64_t> first(static_cast<std::size_t>(limit));
+    std::iota(first.begin(), first.end(), 0);
+    ds = ds.subset(first);
+  }
+  return o.grid == 16 ? data::pad_images(ds, 32) : data::resize_images_bicubic(ds, 48);
+}
+
+// The grid a checkpoint was trained for, from its metadata.
+int checkpoint_grid(const fs::path& dir) {
+  const safetensors_reader r(vq::checkpoint_path(dir));
+  return static_cast<int>(vq::metadata_int(r.path(), r.metadata(), "data.grid"));
+}
+
+void write_loss_plot(const fs::path& path, const std::vector<vq::vq_step_log>& history) {
+  image::line_plot p{"VQ tokenizer training", "step", "loss", {{"recon mse", {}, {}}, {"codebook loss", {}, {}}}};
+  for (const auto& h : history) {
+    p.series[0].x.push_back(static_cast<double>(h.step));
+    p.series[0].y.push_back(h.recon_mse);
+    p.series[1].x.push_back(static_cast<double>(h.step));
+    p.series[1].y.push_back(h.quantizer_loss);
+  }
+  image::write_plot_png(path, p);
+}
+
+template <class B>
+void run_train(const tokenizer_options& o) {
+  B be;
+  auto cfg = o.model;
+  cfg.mode = vq::parse_mode(o.mode);
+  const auto ds = load_split(o, "train", o.train_images);
+  vq::vq_tokenizer<B, float> model(cfg, o.seed);
+  vq::vq_train_config t;
+  t.steps = o.steps;
+  t.batch = o.batch;
+  t.lr = o.lr;
+  t.warmup = o.warmup;
+  t.checkpoint_every = o.checkpoint_every;
+  t.seed = o.seed;
+  t.out_dir = o.out;
+  vq::vq_trainer<B> trainer(model, ds, t);
+  trainer.set_metadata("data.grid", std::to_string(o.grid));
+  const std::int64_t resumed = trainer.resume(be);
+  std::cerr << "tokenizer: " << model.layout().total() << " parameters, " << ds.size() << " training images "
+            << ds.rows << "x" << ds.cols << " -> " << o.grid << "x" << o.grid << " tokens, codebook "
+            << cfg.codebook_size << " x " << cfg.code_dim << " (" << o.mode << "), backend " << B::name;
+  if (resumed > 0) std::cerr << ", resumed at step " << resumed;
+  std::cerr << "\n";
+
+  progress bar("train", o.steps);
+  bar.update(resumed);
+  const auto start = std::chrono::steady_clock::now();
+  trainer.run(be, [&](const vq::vq_step_log& s) {
+    char extra[96];
+    std::snprintf(extra, sizeof extra, "mse %.4f vq %.4f ppl %.0f", s.recon_mse, s.quantizer_loss, s.perplexity);
+    bar.update(s.step, extra);
+  });
+  bar.finish();
+  const double seconds = seconds_since(start);
+  write_loss_plot(fs::path(o.out) / "loss.png", trainer.history());
+
+  const auto& last = trainer.history().back();
+  report r;
+  r["backend"] = std::string(B::name);
+  r["parameters"] = model.layout().total();
+  r["steps"] = trainer.step();
+  r["resumed_at"] = resumed;
+  r["batch"] = o.batch;
+  r["train_images"] = ds.size();
+  r["final_recon_mse"] = last.recon_mse;
+  r["final_codebook_loss"] = last.quantizer_loss;
+  r["batch_perplexity"] = last.perplexity;
+  r["batch_codebook_usage"] = last.usage;
+  r["seconds"] = seconds;
+  r["images_per_second"] = static_cast<double>(trainer.step() - resumed) * static_cast<double>(o.batch) / seconds;
+  r["checkpoint"] = vq::checkpoint_path(o.out).string();
+  r["loss_csv"] = (fs::path(o.out) / "loss.csv").string();
+  r["loss_png"] = (fs::path(o.out) / "loss.png").string();
+  r.emit(o.json);
+}
+
+template <class B>
+void run_eval(tokenizer_options o) {
+  B be;
+  o.grid = checkpoint_grid(o.out);
+  auto model = vq::load_tokenizer(be, o.out);
+  const auto ds = load_split(o, o.split, o.images);
+  progress bar("eval", ds.size(), {.unit = "img"});
+  const auto start = std::chrono::steady_clock::now();
+  const auto e = vq::evaluate_tokenizer(be, *model, ds, 256, [&](std::int64_t done) { bar.update(done); });
+  bar.finish();
+  report r;
+  r["split"] = o.split;
+  r["images"] = e.images;
+  r["psnr"] = e.psnr;
+  r["mse"] = e.mse;
+  r["codebook_usage"] = e.codebook_usage;
+  r["perplexity"] = e.perplexity;
+  r["tokens_per_image"] = e.tokens_per_image;
+  r["codebook_size"] = model->config().codebook_size;
+  r["seconds"] = seconds_since(start);
+  r.emit(o.json);
+}
+
+template <class B>
+void run_encode(tokenizer_options o) {
+  B be;
+  o.grid = checkpoint_grid(o.out);
+  auto model = vq::load_tokenizer(be, o.out);
+  const auto ds = load_split(o, o.split, o.images);
+  vq::token_file f;
+  f.grid_h = f.grid_w = o.grid;
+  f.codebook_size = model->config().codebook_size;
+  f.labels = ds.labels;
+  f.tokens.reserve(static_cast<std::size_t>(ds.size() * o.grid * o.grid));
+  progress bar("encode", ds.size(), {.unit = "img"});
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::int64_t> indices;
+  for (std::int64_t begin = 0; begin < ds.size(); begin += 256) {
+    indices.resize(static_cast<std::size_t>(std::min<std::int64_t>(256, ds.size() - begin)));
+    std::iota(indices.begin(), indices.end(), begin);
+    const auto codes = model->encode(be, data::make_batch(ds, indices, data::pixel_range::minus_one_one).images);
+    for (std::int64_t i = 0; i < codes.numel(); ++i) f.tokens.push_back(static_cast<std::uint16_t>(codes[i]));
+    bar.update(begin + static_cast<std::int64_t>(indices.size()));
+  }
+  bar.finish();
+  const fs::path path = o.tokens.empty() ? fs::path(o.out) / (o.split + ".pztok") : fs::path(o.tokens);
+  vq::write_token_file(path, f);
+  report r;
+  r["split"] = o.split;
+  r["images"] = f.count();
+  r["grid"] = o.grid;
+  r["tokens_per_image"] = f.tokens_per_image();
+  r["codebook_size"] = f.codebook_size;
+  r["tokens_file"] = path.string();
+  r["seconds"] = seconds_since(start);
+  r.emit(o.json);
+}
+
+// Originals (odd rows) above their reconstructions (even rows), 8 per row. With --tokens the
+// reconstructions are decoded from that file (encoded from the same split, in order).
+template <class B>
+void run_decode(tokenizer_options o) {
+  B be;
+  o.grid = checkpoint_grid(o.out);
+  auto model = vq::load_tokenizer(be, o.out);
+  const std::int64_t count = o.images > 0 ? o.images : 16;
+  const auto ds = load_split(o, o.split, count);
+  std::vector<std::int64_t> indices(static_cast<std::size_t>(ds.size()));
+  std::iota(indices.begin(), indices.end(), 0);
+  const auto batch = data::make_batch(ds, indices, data::pixel_range::minus_one_one);
+  tensor<std::int32_t> codes;
+  if (o.tokens.empty()) {
+    codes = model->encode(be, batch.images);
+  } else {
+    const auto f = vq::read_token_file(o.tokens);
+    check(f.grid_h == o.grid && f.grid_w == o.grid && f.codebook_size == model->config().codebook_size &&
+              f.count() >= ds.size(),
+          "tokenizer decode", o.tokens, " holds ", f.count(), " grids of ", f.grid_h, "x", f.grid_w, " over ",
+          f.codebook_size, " codes; the checkpoint needs ", ds.size(), " grids of ", o.grid, "x", o.grid, " over ",
+          model->config().codebook_size);
+    codes = tensor<std::int32_t>(shape_t{ds.size(), o.grid, o.grid});
+    for (std::int64_t i = 0; i < codes.numel(); ++i) codes[i] = f.tokens[static_cast<std::size_t>(i)];
+  }
+  const auto recon = model->decode(be, codes);
+  const std::int64_t cols = 8, pix = ds.pixels_per_image();
+  std::vector<const float*> cells;
+  std::vector<std::string> row_labels;
+  for (std::int64_t begin = 0; begin < ds.size(); begin += cols) {
+    const std::int64_t n = std::min(cols, ds.size() - begin);
+    for (int which = 0; which < 2; ++which) {
+      const float* base = which == 0 ? batch.images.data() : recon.data();
+      for (std::int64_t c = 0; c < cols; ++c) cells.push_back(c < n ? base + (begin + c) * pix : nullptr);
+      row_labels.push_back(which == 0 ? "orig" : "recon");
+    }
+  }
+  image::grid_options g;
+  g.rows = static_cast<std::int64_t>(row_labels.size());
+  g.cols = cols;
+  g.scale = 2;
+  g.lo = -1.0;
+  g.hi = 1.0;
+  g.row_labels = row_labels;
+  const fs::path path = o.png.empty() ? fs::path(o.out) / "reconstructions.png" : fs::path(o.png);
+  image::write_png(path, image::image_grid(cells, ds.rows, ds.cols, g));
+  report r;
+  r["images"] = ds.size();
+  r["source"] = o.tokens.empty() ? std::string("encoded now") : o.tokens;
+  r["png"] = path.string();
+  r.emit(o.json);
+}
+
+template <template <class> class Run>
+void dispatch(const tokenizer_options& o) {
+  if (o.backend == "xtensor") Run<xtensor_backend>{}(o);
+  else Run<eigen_backend>{}(o);
+}
+template <class B> struct train_cmd { void operator()(const tokenizer_options& o) { run_train<B>(o); } };
+template <class B> struct eval_cmd { void operator()(const tokenizer_options& o) { run_eval<B>(o); } };
+template <class B> struct encode_cmd { void operator()(const tokenizer_options& o) { run_encode<B>(o); } };
+template <class B> struct decode_cmd { void operator()(const tokenizer_options& o) { run_decode<B>(o); } };
+
+void add_common(CLI::App* cmd, tokenizer_options& o) {
+  cmd->add_option("--backend", o.backend, "eigen (fast) or xtensor (reference)")
+      ->check(CLI::IsMember({"eigen", "xtensor"}));
+  cmd->add_option("--data", o.data, "Fashion-MNIST directory (IDX .gz files)");
+  cmd->add_option("--out", o.out, "run directory: checkpoint, logs, token files");
+  cmd->add_flag("--json", o.json, "print one JSON object on stdout");
+}
+
+void add_split(CLI::App* cmd, tokenizer_options& o, const char* what) {
+  cmd->add_option("--split", o.split, "train or test")->check(CLI::IsMember({"train", "test"}));
+  cmd->add_option("--images", o.images, what)->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace
+
+void register_tokenizer(CLI::App& app) {
+  auto o = std::make_shared<tokenizer_options>();
+  auto* tok = app.add_subcommand("tokenizer", "VQ image tokenizer: train, evaluate, encode to token files, decode");
+  tok->require_subcommand(1);
+
+  auto* train = tok->add_subcommand("train", "Train (or resume, if --out holds a checkpoint) on the training split");
+  add_common(train, *o);
+  train->add_option("--grid", o->grid, "token grid: 16 (images padded to 32x32) or 24 (bicubic 48x48)")
+      ->check(CLI::IsMember({16, 24}));
+  train->add_option("--steps", o->steps, "total training steps")->check(CLI::PositiveNumber);
+  train->add_option("--batch", o->batch, "images per step")->check(CLI::PositiveNumber);
+  train->add_option("--train-images", o->train_images, "use the first N training images (0: all 60000)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--lr", o->lr, "peak learning rate (warmup + cosine to 10%)")->check(CLI::PositiveNumber);
+  train->add_option("--warmup", o->warmup, "warmup steps")->check(CLI::NonNegativeNumber);
+  train->add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints (0: only at the end)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--seed", o->seed, "seed for weights, data order and code restarts");
+  train->add_option("--codebook-size", o->model.codebook_size, "number of codes")->check(CLI::Range(2, 65536));
+  train->add_option("--code-dim", o->model.code_dim, "code dimension")->check(CLI::PositiveNumber);
+  train->add_option("--hidden", o->model.hidden, "conv channels")->check(CLI::PositiveNumber);
+  train->add_option("--mode", o->mode, "codebook training: loss (codebook + commitment) or ema")
+      ->check(CLI::IsMember({"loss", "ema"}));
+  train->add_option("--beta", o->model.beta, "commitment weight")->check(CLI::NonNegativeNumber);
+  train->add_option("--dead-code-steps", o->model.dead_code_steps, "restart codes unused this many steps (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  train->callback([o] { dispatch<train_cmd>(*o); });
+
+  auto* eval = tok->add_subcommand("eval", "PSNR, MSE, codebook usage and perplexity of a trained tokenizer");
+  add_common(eval, *o);
+  add_split(eval, *o, "evaluate the first N images (0: the whole split)");
+  eval->callback([o] { dispatch<eval_cmd>(*o); });
+
+  auto* encode = tok->add_subcommand("encode", "Encode a split to a token file (PZTOKENS format)");
+  add_common(encode, *o);
+  add_split(encode, *o, "encode the first N images (0: the whole split)");
+  encode->add_option("--tokens", o->tokens, "output token file (default <out>/<split>.pztok)");
+  encode->callback([o] { dispatch<encode_cmd>(*o); });
+
+  auto* decode = tok->add_subcommand("decode", "PNG grid of originals above their reconstructions");
+  add_common(decode, *o);
+  add_split(decode, *o, "number of images shown (default 16)");
+  decode->add_option("--tokens", o->tokens, "decode these tokens (encoded from the same split) instead of encoding now");
+  decode->add_option("--png", o->png, "output PNG (default <out>/reconstructions.png)");
+  decode->callback([o] { dispatch<decode_cmd>(*o); });
+}
