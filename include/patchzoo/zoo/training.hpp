@@ -1,0 +1,121 @@
+#pragma once
+// Seeded training of one classifier (AdamW, warmup + cosine, mean cross-entropy) and the batched
+// evaluation passes: class probabilities and top-1 accuracy on an image dataset.
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "patchzoo/backend/transfer.hpp"
+#include "patchzoo/data/batch_iterator.hpp"
+#include "patchzoo/train/adamw.hpp"
+#include "patchzoo/train/lr_schedule.hpp"
+#include "patchzoo/zoo/classifier.hpp"
+#include "patchzoo/zoo/zoo_spec.hpp"
+
+namespace patchzoo::zoo {
+
+// Softmax probabilities [B, 10] on the host, from a fresh workspace: safe to call concurrently.
+template <backend B, real T>
+tensor<T> predict_probabilities(B& be, const classifier<B, T>& model, const tensor<T>& images) {
+  const auto ws = model.make_workspace();
+  const auto logits = model.forward(be, images, *ws);
+  tensor_on<B, T> probs(logits.shape);
+  softmax_forward(be, probs.view(), logits);
+  return download(be, probs.cview());
+}
+
+// Penultimate-layer features [B, F] on the host, from a fresh workspace.
+template <backend B, real T>
+tensor<T> predict_features(B& be, const classifier<B, T>& model, const tensor<T>& images) {
+  const auto ws = model.make_workspace();
+  model.forward(be, images, *ws);
+  return download(be, model.features(*ws));
+}
+
+template <real T>
+tensor<T> batch_images(const data::image_batch& batch) {
+  if constexpr (std::is_same_v<T, float>) {
+    return batch.images.clone();
+  } else {
+    tensor<T> out(batch.images.shape());
+    for (std::int64_t i = 0; i < out.numel(); ++i) out[i] = static_cast<T>(batch.images[i]);
+    return out;
+  }
+}
+
+// Top-1 accuracy in [0, 1] over the whole dataset.
+template <backend B, real T>
+double evaluate_accuracy(B& be, const classifier<B, T>& model, const data::image_dataset& ds, std::int64_t batch = 500) {
+  data::batch_iterator it(ds, batch, false, 0);
+  data::image_batch b;
+  const auto ws = model.make_workspace();
+  std::int64_t correct = 0;
+  while (it.next(b)) {
+    const auto logits = download(be, model.forward(be, batch_images<T>(b), *ws));
+    for (std::int64_t i = 0; i < logits.dim(0); ++i) {
+      std::int64_t best = 0;
+      for (std::int64_t c = 1; c < class_count; ++c)
+        if (logits[i * class_count + c] > logits[i * class_count + best]) best = c;
+      correct += best == b.labels[i];
+    }
+  }
+  return static_cast<double>(correct) / static_cast<double>(ds.size());
+}
+
+struct training_result {
+  std::int64_t steps = 0;
+  double first_loss = 0, final_loss = 0;  // the final loss is the mean over the last 50 steps
+};
+
+// One optimiser step's loss, for progress reporting: (step, total steps, loss).
+using step_callback = std::function<void(std::int64_t, std::int64_t, double)>;
+
+// Trains in place on `train` for cfg.epochs (fractional epochs stop early); data order and weights
+// are functions of `seed` alone.
+template <backend B, real T>
+  requires transformer_ops<B, T>
+training_result train_classifier(B& be, classifier<B, T>& model, const data::image_dataset& train,
+                                 const training_config& cfg, std::uint64_t seed, const step_callback& on_step = {}) {
+  data::batch_iterator it(train, cfg.batch, true, seed, data::pixel_range::zero_one, false, true);
+  const auto total = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::llround(cfg.epochs * static_cast<double>(it.batches_per_epoch()))));
+  const auto warmup = std::min<std::int64_t>(100, total / 10);
+  const auto schedule = train::lr_schedule::warmup_cosine(cfg.lr, warmup, total + 1, cfg.lr * 0.02);
+  train::adamw_optimizer<B, T> opt(model.layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                                                    .weight_decay = cfg.weight_decay});
+  const auto ws = model.make_workspace();
+  data::image_batch b;
+  tensor_on<B, T> losses, probs;
+  training_result r;
+  double tail = 0;
+  std::int64_t tail_count = 0;
+  for (std::int64_t step = 0; step < total; ++step) {
+    if (!it.next(b)) it.next(b);  // an epoch ended: the iterator has moved on to the next one
+    const auto images = batch_images<T>(b);
+    const auto logits = model.forward(be, images, *ws);
+    const std::int64_t n = logits.dim(0);
+    if (losses.empty() || losses.dim(0) != n) {
+      losses = tensor_on<B, T>(shape_t{n});
+      probs = tensor_on<B, T>(shape_t{n, class_count});
+    }
+    const auto targets = upload(be, b.labels);
+    cross_entropy_forward(be, losses.view(), probs.view(), logits, targets.cview(), -1);
+    const double loss = sum(be, losses.cview()) / static_cast<double>(n);
+    check(std::isfinite(loss), "train_classifier", "loss is not finite (", loss, ") at step ", step);
+    auto dlogits = model.logits_grad(*ws);
+    fill(be, dlogits, T(0));
+    cross_entropy_backward(be, dlogits, probs.cview(), targets.cview(), -1, static_cast<T>(1.0 / static_cast<double>(n)));
+    model.grads().zero();
+    model.backward(be, *ws, model.grads());
+    opt.step(be, model.params(), model.grads(), schedule.at(step));
+    if (step == 0) r.first_loss = loss;
+    if (step >= total - 50) tail += loss, ++tail_count;
+    if (on_step) on_step(step + 1, total, loss);
+  }
+  r.steps = total;
+  r.final_loss = tail / static_cast<double>(tail_count);
+  return r;
+}
+
+}  // namespace patchzoo::zoo
