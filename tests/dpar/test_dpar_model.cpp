@@ -112,6 +112,26 @@ TEST_CASE("dpar: whole-model gradient matches finite differences, with token and
   }
 }
 
+TEST_CASE("dpar: token, label and global-block dropout act only in training, each on its own") {
+  xtensor_backend be;
+  const auto batch = batch_of(grid(6, 5), 7);  // six labels: label dropout at p = 0.5 drops some
+  auto cfg = tiny_dpar();
+  cfg.token_dropout = cfg.label_dropout = cfg.global_dropout = 0.0f;
+  dpar::dpar_model<xtensor_backend, double> plain(cfg, 1);
+  const double eval = plain.forward(be, batch);
+  CHECK(plain.forward(be, batch, {.training = true, .seed = 4}) == eval);
+  for (float dpar::dpar_config::*p : {&dpar::dpar_config::token_dropout, &dpar::dpar_config::label_dropout,
+                                      &dpar::dpar_config::global_dropout}) {
+    auto one = cfg;
+    one.*p = 0.5f;
+    dpar::dpar_model<xtensor_backend, double> model(one, 1);
+    CHECK(model.forward(be, batch) == eval);
+    const double a = model.forward(be, batch, {.training = true, .seed = 4});
+    CHECK(a != eval);
+    CHECK(model.forward(be, batch, {.training = true, .seed = 4}) == a);
+  }
+}
+
 TEST_CASE("dpar: with patches of length 1 every patch starts as its token's state; an empty patch as zeros") {
   xtensor_backend be;
   dpar::dpar_model<xtensor_backend, double> model(tiny_dpar(), 2);

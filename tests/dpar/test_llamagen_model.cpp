@@ -59,7 +59,7 @@ TEST_CASE("llamagen: whole-model gradient matches finite differences, with token
   }
 }
 
-TEST_CASE("llamagen: token dropout and label dropout act only in training, reproducibly") {
+TEST_CASE("llamagen: token, label and block dropout act only in training, reproducibly") {
   xtensor_backend be;
   dpar::llamagen_model<xtensor_backend, double> model(tiny_llamagen(true), 1);
   const auto batch = grid(2, 3);
@@ -69,6 +69,18 @@ TEST_CASE("llamagen: token dropout and label dropout act only in training, repro
   CHECK(a != eval);
   CHECK(model.forward(be, batch, {.training = true, .seed = 4}) == a);
   CHECK(model.forward(be, batch, {.training = true, .seed = 5}) != a);
+  // Each kind alone: block (residual + FFN) dropout moves the loss; with every p = 0 training is evaluation.
+  auto cfg = tiny_llamagen(true);
+  cfg.token_dropout = 0.0f;
+  cfg.label_dropout = 0.0f;
+  cfg.block_dropout = 0.0f;
+  dpar::llamagen_model<xtensor_backend, double> plain(cfg, 1);
+  CHECK(plain.forward(be, batch, {.training = true, .seed = 4}) == eval);
+  cfg.block_dropout = 0.3f;
+  dpar::llamagen_model<xtensor_backend, double> block_only(cfg, 1);
+  CHECK(block_only.forward(be, batch) == eval);
+  CHECK(block_only.forward(be, batch, {.training = true, .seed = 4}) != eval);
+
   const dpar::step_noise noise{.training = true, .seed = 0};
   const auto all_null = noise.dropped_labels(std::vector<std::int32_t>(50, 1), 0.999f, 3);
   CHECK(std::count(all_null.begin(), all_null.end(), 3) >= 49);

@@ -29,6 +29,7 @@ struct dpar_config {
   global_position positions = global_position::dynamic_4d;  // the main configs' "Dynamic RoPE with redundancy"
   float token_dropout = 0.1f;  // element-wise on the global input [class; patches], training only
   float label_dropout = 0.1f;  // label -> null class, training only
+  float global_dropout = 0.1f;  // residual and FFN dropout in the global blocks (local modules: none)
   double init_std = 0.02;
   bool zero_head = true;
 };
@@ -86,15 +87,17 @@ class dpar_model {
     // Global transformer over [class; patches] per image: gather from [patch embeddings; class embeddings].
     copy(be, global_source_.view().slice_rows(0, n_patch), encoder_.patch_embeddings());
     embedding_forward(be, global_source_.view().slice_rows(n_patch, n_patch + n_img), labels_.cview(), p[class_emb_]);
+    noise_ = noise;
     token_dropout_ = noise.training && cfg_.token_dropout > 0.0f;
     dropout_seed_ = noise.token_dropout_seed();
     embedding_forward(be, token_dropout_ ? global_input_.view() : global_[0].view(), slot_sources_.cview(),
                       global_source_.cview());
     if (token_dropout_)
       dropout_forward(be, global_[0].view(), global_input_.cview(), cfg_.token_dropout, dropout_seed_);
+    nn::block_kv_cache<B, T>* const no_cache = nullptr;
     for (std::int64_t l = 0; l < cfg_.global_layers; ++l)
       nn::block_forward(be, cfg_.block, params_, global_blocks_[l], global_where_, global_[l].cview(),
-                        global_[l + 1].view(), global_acts_[l]);
+                        global_[l + 1].view(), global_acts_[l], no_cache, global_drop(l));
 
     // Local decoder: every token of patch p reads G[p] (global output at slot p of its image).
     decoder_.forward(be, p, decoder_where_, encoder_.token_states(), global_out(), token_slots_.cview(), t_img);
@@ -123,7 +126,7 @@ class dpar_model {
     for (std::int64_t l = cfg_.global_layers - 1; l >= 0; --l) {
       fill(be, dx->view(), T(0));
       nn::block_backward(be, cfg_.block, params_, grads_, global_blocks_[l], global_where_, global_[l].cview(),
-                         dy->cview(), dx->view(), global_acts_[l], global_scratch_);
+                         dy->cview(), dx->view(), global_acts_[l], global_scratch_, global_drop(l));
       std::swap(dy, dx);
     }
     if (token_dropout_) {
@@ -149,6 +152,11 @@ class dpar_model {
 
  private:
   const_view<T> global_out() const { return global_.back().cview(); }
+
+  nn::block_dropout global_drop(std::int64_t layer) const {
+    if (!noise_.training) return {};
+    return {cfg_.global_dropout, noise_.stream(16 + static_cast<std::uint64_t>(layer))};
+  }
 
   void check_batch(const dpar_batch& batch) const {
     batch.grid.validate(cfg_.vocab, cfg_.classes, true);
@@ -234,6 +242,7 @@ class dpar_model {
   tensor_on<B, T> global_source_, global_input_, dglobal_[2], d_global_source_, d_enc_tokens_, probs_, losses_;
   tensor_on<B, std::int32_t> enc_ids_, targets_, labels_, pool_offsets_, patch_ranges_, slot_sources_, token_slots_;
   nn::token_layout<B, T> enc_where_, global_where_, decoder_where_;
+  step_noise noise_;
   bool token_dropout_ = false;
   std::uint64_t dropout_seed_ = 0;
   std::int64_t count_ = 0, n_img_ = 0;

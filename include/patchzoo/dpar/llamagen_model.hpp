@@ -30,6 +30,7 @@ struct llamagen_config {
   nn::block_config block{.dim = 768, .heads = 12, .ffn_hidden = 2048, .norm_eps = 1e-5f};
   float token_dropout = 0.1f;  // element-wise on the input sequence, training only
   float label_dropout = 0.1f;  // label -> null class, training only
+  float block_dropout = 0.1f;  // residual and FFN dropout inside every block, training only
   double init_std = 0.02;
   bool zero_head = true;
 
@@ -87,6 +88,7 @@ class llamagen_model {
     const auto rope = stack_rope_tables(tables);
     where_ = {upload(be, rope.cos), upload(be, rope.sin), upload(be, causal_ranges(offsets))};
 
+    noise_ = noise;
     token_dropout_ = noise.training && cfg_.token_dropout > 0.0f;
     dropout_seed_ = noise.token_dropout_seed();
     embed_inputs(be, n_img, token_dropout_ ? embedded_.view() : stream_[0].view());
@@ -118,7 +120,7 @@ class llamagen_model {
     for (std::int64_t l = cfg_.layers - 1; l >= 0; --l) {
       fill(be, dx->view(), T(0));
       nn::block_backward(be, cfg_.block, params_, grads_, blocks_[l], where_, stream_[l].cview(), dy->cview(),
-                         dx->view(), acts_[l], scratch_);
+                         dx->view(), acts_[l], scratch_, block_drop(l));
       std::swap(dy, dx);
     }
     if (token_dropout_) {
@@ -199,6 +201,7 @@ class llamagen_model {
       ids_ = upload_ints(be, tokens);
       embedding_forward(be, stream_[0].view().slice_rows(first_token, n), ids_.cview(), p[tok_emb_]);
     }
+    noise_ = {};
     std::vector<nn::block_kv_cache<B, T>*> caches;
     for (auto& c : state.caches) caches.push_back(&c);
     run_blocks(be, &caches);
@@ -257,7 +260,12 @@ class llamagen_model {
   void run_blocks(B& be, std::vector<nn::block_kv_cache<B, T>*>* caches) {
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
       nn::block_forward(be, cfg_.block, params_, blocks_[l], where_, stream_[l].cview(), stream_[l + 1].view(),
-                        acts_[l], caches ? (*caches)[l] : nullptr);
+                        acts_[l], caches ? (*caches)[l] : nullptr, block_drop(l));
+  }
+
+  nn::block_dropout block_drop(std::int64_t layer) const {
+    if (!noise_.training) return {};
+    return {cfg_.block_dropout, noise_.stream(16 + static_cast<std::uint64_t>(layer))};
   }
 
   void head_forward(B& be) {
@@ -299,6 +307,7 @@ class llamagen_model {
   tensor_on<B, T> embedded_, dstream_[2], final_out_, final_rstd_, dnorm_, logits_, probs_, losses_;
   tensor_on<B, std::int32_t> ids_, targets_, labels_;
   nn::token_layout<B, T> where_;
+  step_noise noise_;
   bool token_dropout_ = false;
   std::uint64_t dropout_seed_ = 0;
   std::int64_t count_ = 0, images_ = 0;

@@ -21,6 +21,18 @@ struct block_config {
   std::int64_t head_dim() const { return dim / heads; }
 };
 
+// Residual dropout on the attention projection and on the FFN output (LlamaGen's resid / ffn dropout),
+// training only; p = 0 is the plain block. Masks come from the dropout op's counter RNG, one stream per
+// branch, so forward and backward redraw the same mask without storing it.
+struct block_dropout {
+  float p = 0.0f;
+  std::uint64_t seed = 0;
+
+  bool active() const { return p > 0.0f; }
+  std::uint64_t attention_seed() const { return 2 * seed; }
+  std::uint64_t ffn_seed() const { return 2 * seed + 1; }
+};
+
 // Indices of one block's parameters in the model's param_layout.
 struct block_params {
   std::size_t attn_norm, wqkv, wo, ffn_norm, w1, w3, w2;
@@ -41,6 +53,7 @@ struct block_params {
 template <backend B, real T>
 struct block_activations {
   tensor_on<B, T> n1, rstd1, qkv, att, lse, h, n2, rstd2, gate, up, act;
+  tensor_on<B, T> branch, dropped;  // a residual branch before / after dropout; allocated when dropout runs
 
   block_activations() = default;
   block_activations(const block_config& c, std::int64_t n)
@@ -55,6 +68,7 @@ struct block_activations {
 template <backend B, real T>
 struct block_scratch {
   tensor_on<B, T> dh, dn, dqkv, datt, dgate, dup, dact;
+  tensor_on<B, T> dbranch;  // gradient of a residual branch under dropout; allocated when needed
 
   block_scratch() = default;
   block_scratch(const block_config& c, std::int64_t n)
@@ -95,7 +109,7 @@ template <backend B, real T>
   requires transformer_ops<B, T>
 void block_forward(B& be, const block_config& c, const param_arena<B, T>& p, const block_params& ix,
                    const token_layout<B, T>& where, const_view<T> x, tensor_view<T> y,
-                   block_activations<B, T>& a, block_kv_cache<B, T>* cache = nullptr) {
+                   block_activations<B, T>& a, block_kv_cache<B, T>* cache = nullptr, block_dropout drop = {}) {
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
   const std::int64_t n = x.dim(0);
   rmsnorm_forward(be, a.n1.view(), a.rstd1.view(), x, p[ix.attn_norm], static_cast<T>(c.norm_eps));
@@ -119,15 +133,28 @@ void block_forward(B& be, const block_config& c, const param_arena<B, T>& p, con
     values = cache->v.cview().slice_rows(0, cache->length);
   }
   attention_forward(be, a.att.view(), a.lse.view(), const_view<T>(q), keys, values, where.kv_range.cview(), scale);
-  copy(be, a.h.view(), x);
-  matmul(be, a.h.view(), a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo], false, true, T(1), T(1));
+  if (drop.active() && (a.branch.empty() || a.branch.dim(0) != n)) {
+    a.branch = tensor_on<B, T>(shape_t{n, c.dim});
+    a.dropped = tensor_on<B, T>(shape_t{n, c.dim});
+  }
+  const auto residual_add = [&](tensor_view<T> out, const_view<T> base, const_view<T> in, std::size_t w,
+                                std::uint64_t seed) {
+    if (!drop.active()) {
+      copy(be, out, base);
+      matmul(be, out, in, p[w], false, true, T(1), T(1));
+      return;
+    }
+    matmul(be, a.branch.view(), in, p[w], false, true, T(1), T(0));
+    dropout_forward(be, a.dropped.view(), a.branch.cview(), drop.p, seed);
+    add(be, out, base, a.dropped.cview());
+  };
+  residual_add(a.h.view(), x, a.att.cview().reshape(shape_t{n, c.dim}), ix.wo, drop.attention_seed());
 
   rmsnorm_forward(be, a.n2.view(), a.rstd2.view(), a.h.cview(), p[ix.ffn_norm], static_cast<T>(c.norm_eps));
   matmul(be, a.gate.view(), a.n2.cview(), p[ix.w1], false, true, T(1), T(0));
   matmul(be, a.up.view(), a.n2.cview(), p[ix.w3], false, true, T(1), T(0));
   swiglu_forward(be, a.act.view(), a.gate.cview(), a.up.cview());
-  copy(be, y, a.h.cview());
-  matmul(be, y, a.act.cview(), p[ix.w2], false, true, T(1), T(1));
+  residual_add(y, a.h.cview(), a.act.cview(), ix.w2, drop.ffn_seed());
 }
 
 // Accumulates into dx (+=) and into the block's parameter gradients.
@@ -135,16 +162,25 @@ template <backend B, real T>
   requires transformer_ops<B, T>
 void block_backward(B& be, const block_config& c, const param_arena<B, T>& p, param_arena<B, T>& g,
                     const block_params& ix, const token_layout<B, T>& where, const_view<T> x, const_view<T> dy,
-                    tensor_view<T> dx, const block_activations<B, T>& a, block_scratch<B, T>& s) {
+                    tensor_view<T> dx, const block_activations<B, T>& a, block_scratch<B, T>& s,
+                    block_dropout drop = {}) {
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
   const std::int64_t n = x.dim(0);
   auto dh = s.dh.view(), dn = s.dn.view(), dqkv = s.dqkv.view(), datt = s.datt.view();
   auto dgate = s.dgate.view(), dup = s.dup.view(), dact = s.dact.view();
+  if (drop.active() && (s.dbranch.empty() || s.dbranch.dim(0) != n)) s.dbranch = tensor_on<B, T>(shape_t{n, c.dim});
+  // Gradient reaching a residual branch: dout itself, or dout through the branch's dropout mask.
+  const auto branch_grad = [&](const_view<T> dout, std::uint64_t seed) -> const_view<T> {
+    if (!drop.active()) return dout;
+    fill(be, s.dbranch.view(), T(0));
+    dropout_backward(be, s.dbranch.view(), dout, drop.p, seed);
+    return s.dbranch.cview();
+  };
 
   // Feed-forward half: y = h + W2 act, act = swiglu(W1 n2, W3 n2), n2 = rmsnorm(h).
   copy(be, dh, dy);
   fill(be, dact, T(0));
-  matmul_backward(be, dact, g[ix.w2], dy, a.act.cview(), p[ix.w2], false, true);
+  matmul_backward(be, dact, g[ix.w2], branch_grad(dy, drop.ffn_seed()), a.act.cview(), p[ix.w2], false, true);
   fill(be, dgate, T(0));
   fill(be, dup, T(0));
   swiglu_backward(be, dgate, dup, const_view<T>(dact), a.gate.cview(), a.up.cview());
@@ -156,8 +192,8 @@ void block_backward(B& be, const block_config& c, const param_arena<B, T>& p, pa
   // Attention half: h = x + Wo att, att = attention(rope(q), rope(k), v), qkv = Wqkv rmsnorm(x).
   auto datt_rows = datt.reshape(shape_t{n, c.dim});
   fill(be, datt_rows, T(0));
-  matmul_backward(be, datt_rows, g[ix.wo], const_view<T>(dh), a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo],
-                       false, true);
+  matmul_backward(be, datt_rows, g[ix.wo], branch_grad(const_view<T>(dh), drop.attention_seed()),
+                  a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo], false, true);
   fill(be, dqkv, T(0));
   auto dq = qkv_part(dqkv, c, 0), dk = qkv_part(dqkv, c, 1), dv = qkv_part(dqkv, c, 2);
   attention_backward(be, dq, dk, dv, s.datt.cview(), qkv_part(a.qkv.cview(), c, 0), qkv_part(a.qkv.cview(), c, 1),
