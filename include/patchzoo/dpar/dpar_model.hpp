@@ -145,7 +145,8 @@ class dpar_model {
     count_ = 0;
   }
 
-  // Logits of the last forward pass, [B x T, vocab] (row j of an image predicts x_j), on the host.
+  // Logits of the last forward pass, [B x T, vocab] (row j of an image predicts x_j), on the host. backward()
+  // reuses their memory for the logit gradients, so read them before it.
   tensor<T> logits(B& be) const { return download(be, decoder_.logits()); }
   // Global outputs G of the last forward pass, one row per global slot, on the host.
   tensor<T> global_outputs(B& be) const { return download(be, global_out()); }

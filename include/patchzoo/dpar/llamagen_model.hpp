@@ -132,7 +132,8 @@ class llamagen_model {
     count_ = 0;
   }
 
-  // Logits of the last forward pass, [slots, vocab] (packed over images), on the host.
+  // Logits of the last forward pass, [slots, vocab] (packed over images), on the host. backward() reuses
+  // their memory for the logit gradients, so read them before it.
   tensor<T> logits(B& be) const { return download(be, logits_.cview()); }
 
   // Next-token entropies in nats, [B, T]: column t holds H_t = H(p(x_t | x_<t)). The unconditional model
