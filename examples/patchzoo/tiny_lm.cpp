@@ -13,6 +13,7 @@
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/data/markov_tokens.hpp"
+#include "patchzoo/image/plot.hpp"
 #include "patchzoo/nn/transformer.hpp"
 #include "patchzoo/train/adamw.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
@@ -36,6 +37,7 @@ struct tiny_lm_options {
   double lr = 3e-3;
   std::uint64_t seed = 1;
   std::string csv;
+  std::string plot;
   bool json = false;
 };
 
@@ -103,6 +105,13 @@ void run_tiny_lm(const tiny_lm_options& o) {
     csv << "step,loss,lr\n";
     for (int s = 0; s < o.steps; ++s) csv << s + 1 << "," << losses[s] << "," << schedule.at(s) << "\n";
   }
+  if (!o.plot.empty()) {
+    image::line_plot plot{"tiny-lm training loss (" + std::string(B::name) + " backend)", "step", "loss (nats)", {}};
+    image::plot_series loss{"training loss", {}, losses}, floor_line{"entropy-rate floor", {1.0, double(o.steps)}, {floor, floor}};
+    for (int s = 0; s < o.steps; ++s) loss.x.push_back(s + 1);
+    plot.series = {loss, floor_line};
+    image::write_plot_png(o.plot, plot);
+  }
   if (!o.json) std::cout << "loss curve (* = training loss, - = entropy-rate floor):\n" << ascii_curve(losses, floor);
 
   report r;
@@ -135,6 +144,7 @@ void register_tiny_lm(CLI::App& app) {
   cmd->add_option("--lr", opts->lr, "peak learning rate (warmup + cosine)")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", opts->seed, "seed for weights and data");
   cmd->add_option("--csv", opts->csv, "write step,loss,lr to this CSV file");
+  cmd->add_option("--plot", opts->plot, "write the loss curve as a PNG to this file");
   cmd->add_flag("--json", opts->json, "print one JSON object of final metrics on stdout");
   cmd->callback([opts] {
     if (opts->backend == "xtensor") run_tiny_lm<xtensor_backend>(*opts);
