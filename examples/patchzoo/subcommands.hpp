@@ -11,3 +11,4 @@ class App;
 void register_info(CLI::App& app);
 void register_tiny_lm(CLI::App& app);
 void register_zoo(CLI::App& app);
+void register_tokenizer(CLI::App& app);
