@@ -2,6 +2,7 @@
 // every endpoint, answers equal to the models' own, batching, no model identity in any response,
 // field-naming errors, admin authorisation, the request log, and a prompt shutdown.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -320,7 +321,9 @@ TEST_CASE("server: admin endpoints are absent without a token and need the beare
 }
 
 TEST_CASE("server: the request log records what clients never see") {
-  const std::filesystem::path log_path = std::filesystem::temp_directory_path() / "patchzoo_test_request_log.jsonl";
+  // The process id keeps concurrent runs of this test (several build directories) apart.
+  const std::filesystem::path log_path =
+      std::filesystem::temp_directory_path() / ("patchzoo_test_request_log_" + std::to_string(::getpid()) + ".jsonl");
   std::filesystem::remove(log_path);
   {
     server_config config = small_config();
