@@ -10,5 +10,6 @@ class App;
 
 void register_info(CLI::App& app);
 void register_tiny_lm(CLI::App& app);
+void register_serve(CLI::App& app);
 void register_zoo(CLI::App& app);
 void register_tokenizer(CLI::App& app);

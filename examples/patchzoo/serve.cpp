@@ -1,0 +1,118 @@
+// `patchzoo serve --zoo DIR`: the model-less inference server. Clients name the task and state their
+// accuracy/latency needs on the Open Inference Protocol; the server picks a Pareto-optimal model of the
+// zoo and never tells which. Runs until SIGINT or SIGTERM, then prints what it served.
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "patchzoo/serve/inference_server.hpp"
+#include "patchzoo/serve/zoo_executor.hpp"
+#include "patchzoo/util/report.hpp"
+#include "patchzoo/zoo/model_zoo.hpp"
+#include "subcommands.hpp"
+
+namespace {
+
+using namespace patchzoo;
+
+struct serve_options {
+  std::string zoo;
+  std::string task = "fashion-mnist";
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  int workers = 2;
+  int http_threads = 16;
+  std::int64_t max_batch = 32;
+  double max_queue_delay_ms = 2.0;
+  std::string output = "probabilities";
+  std::string policy = "uniform";
+  std::string latency_metric = "p50";
+  std::string admin_token;
+  std::string request_log;
+  std::uint64_t seed = 0;
+  bool json = false;
+};
+
+void run_serve(const serve_options& o) {
+  serve::server_config config;
+  config.task = o.task;
+  config.host = o.host;
+  config.port = o.port;
+  config.http_threads = o.http_threads;
+  config.batching.workers = o.workers;
+  config.batching.max_batch = o.max_batch;
+  config.batching.max_queue_delay = std::chrono::microseconds(static_cast<std::int64_t>(o.max_queue_delay_ms * 1000.0));
+  config.output = serve::parse_output_kind(o.output);
+  config.policy = psml::parse_selection_policy(o.policy);
+  config.routing.metric = psml::parse_latency_metric(o.latency_metric);
+  config.routing.seed = o.seed;
+  config.admin_token = o.admin_token;
+  config.request_log = o.request_log;
+
+  // Every thread the server starts inherits this mask, so SIGINT/SIGTERM reach only the sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  serve::inference_server server(config, serve::zoo_loader<zoo::model_zoo>(o.zoo));
+  server.start();
+  std::cerr << "patchzoo serve: task '" << config.task << "' on http://" << config.host << ":" << server.port()
+            << " (policy " << o.policy << ", " << o.workers << " workers, max batch " << o.max_batch << ", queue delay "
+            << o.max_queue_delay_ms << " ms, admin " << (o.admin_token.empty() ? "off" : "on") << ")" << std::endl;
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  const auto stopping = std::chrono::steady_clock::now();
+  server.stop();
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+
+  report r;
+  r["task"] = config.task;
+  r["port"] = server.port();
+  r["signal"] = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
+  r["shutdown_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopping).count();
+  std::uint64_t requests = 0, images = 0, batches = 0;
+  for (const auto& [id, s] : server.metrics().per_model()) {
+    requests += s.requests;
+    images += s.batched_images;
+    batches += s.batches;
+  }
+  r["requests"] = requests;
+  r["images"] = images;
+  r["batches"] = batches;
+  r["mean_batch_size"] = batches ? static_cast<double>(images) / static_cast<double>(batches) : 0.0;
+  r.emit(o.json);
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto o = std::make_shared<serve_options>();
+  auto* cmd = app.add_subcommand("serve", "Model-less inference server (Open Inference Protocol / KServe v2 over HTTP)");
+  cmd->add_option("--zoo", o->zoo, "Zoo directory (zoo.json and weights, from `patchzoo zoo train`)")->required();
+  cmd->add_option("--task", o->task, "The {task} name clients use in /v2/models/{task}")->capture_default_str();
+  cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->port, "Port to listen on; 0 picks a free one")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--workers", o->workers, "Threads running batched predict calls")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--http-threads", o->http_threads, "Connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-batch", o->max_batch, "Most images in one predict call")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--max-queue-delay-ms", o->max_queue_delay_ms, "Longest a request waits for batch company")
+      ->capture_default_str()->check(CLI::Range(0.0, 10000.0));
+  cmd->add_option("--output", o->output, "Response tensor")->capture_default_str()->check(CLI::IsMember({"probabilities", "top1"}));
+  cmd->add_option("--policy", o->policy, "Choice inside the feasible set")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "min-latency", "max-accuracy", "infaas-like"}));
+  cmd->add_option("--latency-metric", o->latency_metric, "Profiled latency the router compares")
+      ->capture_default_str()->check(CLI::IsMember({"p50", "p99"}));
+  cmd->add_option("--admin-token", o->admin_token, "Enables the /v2/admin endpoints behind 'Authorization: Bearer <token>'")
+      ->envname("PATCHZOO_ADMIN_TOKEN");
+  cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (server-side only)");
+  cmd->add_option("--seed", o->seed, "Seed of the router's random choices")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print the shutdown summary as one JSON object");
+  cmd->callback([o] { run_serve(*o); });
+}
