@@ -2,6 +2,7 @@
 // the xtensor reference agree over the first steps, a resumed run reproduces the uninterrupted one,
 // and evaluation reports sane metrics. Falls back to synthetic blobs where the data set is absent.
 #include <filesystem>
+#include <numeric>
 
 #include "io/temp_dir.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"

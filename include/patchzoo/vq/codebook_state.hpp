@@ -4,6 +4,7 @@
 // The state is small ([K] and [K, D]) and lives on the host whatever the backend.
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 

@@ -2,6 +2,7 @@
 // The VQ image tokenizer: images [B, 1, H, W] in [-1, 1] -> encoder -> latents [B, D, h, w] ->
 // vector quantizer -> normalised codes -> decoder -> reconstructions [B, 1, H, W]. The loss is the
 // reconstruction MSE plus the quantizer loss. One parameter arena holds encoder, decoder and codebook.
+#include <cmath>
 #include <cstdint>
 #include <utility>
 

@@ -2,9 +2,9 @@
 // The tokenizer's training loop: seeded shuffled batches in [-1, 1], AdamW with warmup + cosine (or
 // constant) learning rate, gradient clipping, codebook upkeep after each step, a CSV loss log and
 // checkpoints every N steps that resume exactly (data position, moments, codebook state, history).
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 #include <string>
