@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "patchzoo/serve/inference_server.hpp"
+#include "patchzoo/serve/zoo_executor.hpp"
 #include "serve/linear_executor.hpp"
 
 using namespace patchzoo;
@@ -365,4 +366,34 @@ TEST_CASE("server: stop() returns promptly with an idle keep-alive connection op
   httplib::Client after("127.0.0.1", f.server->port());
   after.set_connection_timeout(0, 200000);
   CHECK_FALSE(after.Get("/v2/health/live"));
+}
+
+namespace {
+// A zoo type with model_zoo's runtime API, to check that the adapter forwards load, profiles and predict.
+struct recording_zoo {
+  inline static std::filesystem::path last_loaded;
+  std::vector<psml::model_profile> profiles_ = test::test_zoo_profiles();
+  static recording_zoo load(const std::filesystem::path& dir) {
+    last_loaded = dir;
+    return recording_zoo{};
+  }
+  const std::vector<psml::model_profile>& profiles() const { return profiles_; }
+  tensor<float> predict(std::size_t model, const tensor<float>& images) const {
+    tensor<float> out({images.dim(0), 10});
+    out[0] = static_cast<float>(model) + images[0];
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("zoo_executor: the loader loads the zoo's directory and the adapter forwards to it") {
+  const auto loader = zoo_loader<recording_zoo>("/some/zoo");
+  const std::shared_ptr<model_executor> executor = loader();
+  CHECK(recording_zoo::last_loaded == "/some/zoo");
+  REQUIRE(executor->profiles().size() == 4);
+  CHECK(executor->profiles()[2].id == "zk-best-9c3");
+  tensor<float> images({1, 1, 28, 28});
+  images[0] = 0.25f;
+  CHECK(executor->predict(3, images)[0] == 3.25f);
+  CHECK(loader().get() != executor.get());  // every call loads afresh (admin reload)
 }
