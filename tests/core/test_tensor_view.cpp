@@ -80,6 +80,19 @@ TEST_CASE("tensor: zero-initialised, clone is deep, move transfers ownership") {
   CHECK(moved.data() == data);
   CHECK(moved[1] == 5.0f);
   CHECK(t.data() == nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
-  CHECK(t.numel() == 1);
+  CHECK(t.numel() == 0);
   CHECK_ERROR((tensor<float>(shape_t{2}, {1, 2, 3})), "tensor: shape [2] needs 2 values, got 3");
+}
+
+TEST_CASE("tensor: default-constructed and moved-from tensors are empty") {
+  tensor<float> none;
+  CHECK(none.empty());
+  CHECK(none.numel() == 0);
+  CHECK(none.data() == nullptr);
+  CHECK(none.clone().empty());
+  tensor<float> t(shape_t{3});
+  tensor<float> u(std::move(t));
+  CHECK(t.empty());
+  CHECK(t.numel() == 0);
+  CHECK(u.numel() == 3);
 }

@@ -17,6 +17,7 @@ class tensor {
   using value_type = T;
   using memory = Memory;
 
+  // A default-constructed (or moved-from) tensor is empty: shape [0], no memory.
   tensor() = default;
   explicit tensor(shape_t s) : shape_(s) {
     data_ = static_cast<T*>(Memory::allocate(bytes()));
@@ -32,12 +33,12 @@ class tensor {
   }
   ~tensor() { Memory::deallocate(data_); }
 
-  tensor(tensor&& o) noexcept : data_(std::exchange(o.data_, nullptr)), shape_(std::exchange(o.shape_, {})) {}
+  tensor(tensor&& o) noexcept : data_(std::exchange(o.data_, nullptr)), shape_(std::exchange(o.shape_, shape_t{0})) {}
   tensor& operator=(tensor&& o) noexcept {
     if (this != &o) {
       Memory::deallocate(data_);
       data_ = std::exchange(o.data_, nullptr);
-      shape_ = std::exchange(o.shape_, {});
+      shape_ = std::exchange(o.shape_, shape_t{0});
     }
     return *this;
   }
@@ -86,7 +87,7 @@ class tensor {
 
  private:
   T* data_ = nullptr;
-  shape_t shape_;
+  shape_t shape_{0};
 };
 
 }  // namespace patchzoo
