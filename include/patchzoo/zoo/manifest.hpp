@@ -2,9 +2,9 @@
 // zoo.json: the zoo's description that the server reads. Zoo-level fields name the data and the
 // profiling split; one entry per model holds its model_profile, architecture and weights file.
 // Reading validates every field and names the file, the model and the field on any error.
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
