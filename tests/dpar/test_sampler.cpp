@@ -1,0 +1,241 @@
+// The sampler: filters (top-k = 0 / top-p = 1 are off), guidance (scale 1 = conditional sampling),
+// train/sample consistency for LlamaGen (KV cache) and DPAR (entropy-model patching + re-forward),
+// seeding, and a tiny end-to-end pipeline: entropy model -> entropies -> threshold -> DPAR -> samples.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <vector>
+
+#include "dpar/tiny_pipeline.hpp"
+#include "patchzoo/backend/xtensor/xtensor_backend.hpp"
+#include "patchzoo/dpar/entropy_file.hpp"
+#include "patchzoo/dpar/model_checkpoint.hpp"
+#include "patchzoo/dpar/sampler.hpp"
+#include "patchzoo/dpar/trainer.hpp"
+
+using namespace patchzoo;
+namespace fs = std::filesystem;
+
+namespace {
+
+using llama = dpar::llamagen_model<xtensor_backend, float>;
+using dpar_m = dpar::dpar_model<xtensor_backend, float>;
+
+dpar::token_grid_batch grid_of(const vq::token_file& f, bool null_labels, std::int64_t classes) {
+  dpar::token_grid_batch g{f.tokens_per_image(), f.grid_w, {}, {}};
+  g.tokens.assign(f.tokens.begin(), f.tokens.end());
+  for (const auto l : f.labels) g.labels.push_back(null_labels ? static_cast<std::int32_t>(classes) : l);
+  return g;
+}
+
+dpar::token_rows rows_of(const vq::token_file& f) {
+  dpar::token_rows r;
+  for (std::int64_t i = 0; i < f.count(); ++i) r.emplace_back(f.image(i), f.image(i) + f.tokens_per_image());
+  return r;
+}
+
+std::vector<std::int32_t> labels_of(const vq::token_file& f) { return {f.labels.begin(), f.labels.end()}; }
+
+void check_rows(const tensor<float>& step, const tensor<float>& full, std::int64_t t, std::int64_t slots,
+                std::int64_t offset) {
+  const std::int64_t n = step.dim(0), v = step.dim(1);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t c = 0; c < v; ++c) {
+      INFO("image " << i << " position " << t << " class " << c);
+      CHECK(step[i * v + c] == doctest::Approx(full[(i * slots + t - offset) * v + c]).epsilon(1e-4));
+    }
+}
+
+// Entropies of the full sequences from the teacher-forced entropy model, and the threshold at their median.
+std::vector<std::vector<float>> entropy_rows(xtensor_backend& be, llama& ent, const vq::token_file& f) {
+  const auto h = ent.next_token_entropies(be, grid_of(f, false, 0));
+  std::vector<std::vector<float>> rows;
+  for (std::int64_t i = 0; i < f.count(); ++i) rows.emplace_back(h.data() + i * 12, h.data() + (i + 1) * 12);
+  return rows;
+}
+
+double median_entropy(const std::vector<std::vector<float>>& rows) {
+  std::vector<float> all;
+  for (const auto& r : rows) all.insert(all.end(), r.begin() + 1, r.end());
+  std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2), all.end());
+  return all[all.size() / 2];
+}
+
+}  // namespace
+
+TEST_CASE("sampling filters: top-k = 0 and top-p = 1 are off; top-k, top-p, temperature act as specified") {
+  const std::vector<double> logits{1.0, 3.0, 2.0, 0.5, 3.0};
+  dpar::sampling_config off;
+  const auto p = dpar::sampling_probabilities(logits, off);
+  double z = 0;
+  for (const double l : logits) z += std::exp(l);
+  for (std::size_t i = 0; i < logits.size(); ++i) CHECK(p[i] == doctest::Approx(std::exp(logits[i]) / z));
+
+  auto k2 = off;
+  k2.top_k = 2;  // the two 3.0s
+  const auto pk = dpar::sampling_probabilities(logits, k2);
+  CHECK(pk == std::vector<double>{0.0, 0.5, 0.0, 0.0, 0.5});
+  k2.top_k = 3;
+  const auto pk3 = dpar::sampling_probabilities(logits, k2);
+  CHECK(pk3[0] == 0.0);
+  CHECK(pk3[3] == 0.0);
+  CHECK(pk3[2] > 0.0);
+
+  auto tp = off;
+  tp.top_p = 0.5;  // the largest class alone has p[1] < 0.5: the tie partner joins, then the mass exceeds 0.5
+  const auto pp = dpar::sampling_probabilities(logits, tp);
+  CHECK(pp[1] == doctest::Approx(0.5));
+  CHECK(pp[4] == doctest::Approx(0.5));
+  CHECK(pp[2] == 0.0);
+  tp.top_p = 0.2;  // one class already exceeds it
+  const auto pp1 = dpar::sampling_probabilities(logits, tp);
+  CHECK(std::count_if(pp1.begin(), pp1.end(), [](double v) { return v > 0; }) == 1);
+
+  auto cold = off;
+  cold.temperature = 0.5;
+  const auto pc = dpar::sampling_probabilities(logits, cold);
+  CHECK(pc[1] / pc[2] == doctest::Approx(std::exp(2.0)));
+
+  const std::vector<float> c{1.0f, 2.0f}, u{0.5f, 3.0f};
+  CHECK(dpar::guided_logits(c.data(), u.data(), 2, 2.0) == std::vector<double>{1.5, 1.0});
+  CHECK(dpar::guided_logits(c.data(), u.data(), 2, 1.0) == std::vector<double>{1.0, 2.0});
+  CHECK(dpar::guided_logits(c.data(), nullptr, 2, 5.0) == std::vector<double>{1.0, 2.0});
+
+  CHECK(dpar::draw_token({0.0, 0.25, 0.75}, 0.0) == 1);
+  CHECK(dpar::draw_token({0.0, 0.25, 0.75}, 0.3) == 2);
+  CHECK(dpar::draw_token({0.5, 0.5, 0.0}, 0.999999999) == 1);
+  auto bad = off;
+  bad.top_p = 0.0;
+  CHECK_THROWS_WITH_AS(dpar::sampling_probabilities(logits, bad), doctest::Contains("top_p 0"), patchzoo::error);
+}
+
+TEST_CASE("train/sample consistency: LlamaGen's KV-cached step logits equal teacher-forced logits") {
+  xtensor_backend be;
+  llama model(test::tiny_llamagen_config(true), 5);
+  const auto f = test::tiny_token_file(3, 8);
+  const auto full_cond = (model.forward(be, grid_of(f, false, 3)), model.logits(be));
+  const auto full_null = (model.forward(be, grid_of(f, true, 3)), model.logits(be));
+  dpar::baseline_stepper<xtensor_backend> stepper(model, labels_of(f), true);
+  const auto rows = rows_of(f);
+  for (std::int64_t t = 0; t < 12; ++t) {
+    const auto lg = stepper.step(be, t, rows);
+    check_rows(lg.cond, full_cond, t, 12, 0);
+    check_rows(lg.uncond, full_null, t, 12, 0);
+  }
+}
+
+TEST_CASE("train/sample consistency: DPAR's step logits (prefix patching, re-forward) equal teacher-forced logits") {
+  xtensor_backend be;
+  llama ent(test::tiny_llamagen_config(false), 6);
+  dpar_m model(test::tiny_dpar_config(), 7);
+  const auto f = test::tiny_token_file(3, 9);
+  const auto h = entropy_rows(be, ent, f);
+  dpar::patcher_config pc;
+  pc.row_width = 4;
+  pc.threshold = median_entropy(h);
+  std::vector<std::vector<std::int32_t>> lengths;
+  bool merged = false;
+  for (const auto& row : h) {
+    lengths.push_back(dpar::patch_lengths(pc, row, 12));
+    merged = merged || lengths.back().size() < 12;
+  }
+  REQUIRE(merged);  // the test needs patches longer than one token
+  const auto full_cond = (model.forward(be, dpar::make_dpar_batch(grid_of(f, false, 3), lengths)), model.logits(be));
+  const auto full_null = (model.forward(be, dpar::make_dpar_batch(grid_of(f, true, 3), lengths)), model.logits(be));
+  dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+  const auto rows = rows_of(f);
+  for (std::int64_t t = 0; t < 12; ++t) {
+    const auto lg = stepper.step(be, t, rows);
+    check_rows(lg.cond, full_cond, t, 12, 0);
+    check_rows(lg.uncond, full_null, t, 12, 0);
+    for (std::size_t i = 0; i < rows.size(); ++i)  // KV-cached entropies equal the teacher-forced ones
+      CHECK(stepper.entropies()[i][static_cast<std::size_t>(t)] == doctest::Approx(h[i][static_cast<std::size_t>(t)]).epsilon(1e-4));
+  }
+  CHECK(stepper.lengths() == lengths);
+}
+
+TEST_CASE("sampler: cfg scale 1 equals conditional sampling; same seed, same samples") {
+  xtensor_backend be;
+  llama model(test::tiny_llamagen_config(true), 5);
+  const std::vector<std::int32_t> labels{0, 1, 2, 1};
+  const auto run = [&](double scale, std::uint64_t seed) {
+    dpar::sampling_config sc{.cfg_scale = scale, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = seed};
+    dpar::baseline_stepper<xtensor_backend> stepper(model, labels, dpar::is_guided(sc));
+    return dpar::sample_tokens(be, stepper, 4, 10, sc);
+  };
+  const auto conditional = run(1.0, 3);
+  CHECK(run(1.0 + 1e-9, 3) == conditional);  // guided path (null half run) at a scale of 1
+  CHECK(run(1.0, 3) == conditional);
+  CHECK(run(1.0, 4) != conditional);
+  CHECK(run(4.0, 3) != conditional);
+  for (const auto& row : conditional) {
+    CHECK(row.size() == 12);
+    for (const auto t : row) CHECK((t >= 0 && t < 10));
+  }
+
+  // Drawing only from the first 6 classes (a tokenizer codebook smaller than the model's vocabulary).
+  dpar::sampling_config sc{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 1};
+  dpar::baseline_stepper<xtensor_backend> stepper(model, labels, true);
+  for (const auto& row : dpar::sample_tokens(be, stepper, 4, 6, sc))
+    for (const auto t : row) CHECK(t < 6);
+}
+
+TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold -> DPAR -> samples") {
+  xtensor_backend be;
+  const fs::path dir = fs::temp_directory_path() / "patchzoo_dpar_pipeline";
+  fs::remove_all(dir);
+  const auto data = test::tiny_token_file(16, 21);
+  dpar::train_config tc;
+  tc.steps = 20;
+  tc.batch = 8;
+  tc.lr = 3e-3;
+  tc.out_dir = dir / "entropy";
+  {
+    llama ent(test::tiny_llamagen_config(false), 1);
+    dpar::trainer<xtensor_backend, llama> t(ent, data, tc);
+    t.run(be);
+    CHECK(t.history().back().loss < t.history().front().loss);
+  }
+  const auto ent = dpar::load_llamagen(be, dpar::trainer_checkpoint_path(dir / "entropy"));
+  const auto h = ent->next_token_entropies(be, grid_of(data, false, 0));
+  dpar::entropy_file ef{3, 4, std::vector<float>(h.data(), h.data() + h.numel())};
+  dpar::write_entropy_file(dir / "train.entropy", ef);
+  const auto back = dpar::read_entropy_file(dir / "train.entropy");
+  std::vector<std::vector<float>> rows;
+  for (std::int64_t i = 0; i < back.count(); ++i) rows.emplace_back(back.image(i).begin(), back.image(i).end());
+  dpar::patcher_config pc;
+  pc.row_width = 4;
+  pc.threshold = dpar::find_threshold(pc, rows, 12, 1.8);
+  const double mean_len = dpar::mean_patch_length(pc, rows, 12);
+  CHECK(mean_len > 1.2);
+  CHECK(mean_len < 2.5);
+
+  tc.out_dir = dir / "dpar";
+  {
+    dpar_m model(test::tiny_dpar_config(), 2);
+    dpar::trainer<xtensor_backend, dpar_m> t(model, data, tc, &back, pc);
+    t.run(be);
+    CHECK(t.history().back().loss < t.history().front().loss);
+  }
+  dpar::patcher_config loaded_pc;
+  const auto model = dpar::load_dpar(be, dpar::trainer_checkpoint_path(dir / "dpar"), loaded_pc);
+  CHECK(loaded_pc.threshold == pc.threshold);
+  dpar::sampling_config sc{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 5};
+  dpar::dpar_stepper<xtensor_backend> stepper(*model, ent.get(), loaded_pc, {0, 2}, true);
+  std::int64_t steps = 0;
+  const auto samples = dpar::sample_tokens(be, stepper, 2, 10, sc, [&](std::int64_t s) { steps = s; });
+  CHECK(steps == 12);
+  REQUIRE(samples.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(samples[i].size() == 12);
+    const auto& len = stepper.lengths()[i];
+    CHECK(std::accumulate(len.begin(), len.end(), 0) == 12);
+    CHECK(*std::max_element(len.begin(), len.end()) <= 4);
+    // The sampled image's patches are the patcher's on the entropy model's view of the sample.
+    const auto hs = ent->next_token_entropies(
+        be, dpar::token_grid_batch{12, 4, std::vector<std::int32_t>(samples[i].begin(), samples[i].end()), {}});
+    CHECK(dpar::patch_lengths(loaded_pc, std::span<const float>(hs.data(), 12), 12) == len);
+  }
+}
