@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", PATCHZOO_VERSION_STRING);
   app.require_subcommand(1);
 
-  for (auto* register_subcommand : {register_info, register_tiny_lm, register_serve, register_zoo, register_tokenizer})
+  for (auto* register_subcommand : {register_info, register_tiny_lm, register_serve, register_zoo, register_tokenizer,
+                                        register_entropy, register_dpar})
     register_subcommand(app);
 
   try {

@@ -13,3 +13,5 @@ void register_tiny_lm(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_zoo(CLI::App& app);
 void register_tokenizer(CLI::App& app);
+void register_entropy(CLI::App& app);
+void register_dpar(CLI::App& app);
