@@ -25,6 +25,7 @@
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
+#include "backend_choice.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -308,17 +309,9 @@ void run_flops(const dpar_options& o) {
   r.emit(o.json);
 }
 
-template <template <class> class Run>
-void dispatch(const dpar_options& o) {
-  if (o.backend == "xtensor") Run<xtensor_backend>{}(o);
-  else Run<eigen_backend>{}(o);
-}
-template <class B> struct train_cmd { void operator()(const dpar_options& o) { run_train<B>(o); } };
-template <class B> struct sample_cmd { void operator()(const dpar_options& o) { run_sample<B>(o); } };
 
 void add_common(CLI::App* cmd, dpar_options& o) {
-  cmd->add_option("--backend", o.backend, "eigen (fast) or xtensor (reference)")
-      ->check(CLI::IsMember({"eigen", "xtensor"}));
+  add_backend_option(cmd, o.backend);
   cmd->add_flag("--json", o.json, "print one JSON object on stdout");
 }
 
@@ -366,7 +359,7 @@ void register_dpar(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   train->add_option("--seed", o->seed, "seed for weights, data order and dropout");
   train->add_flag("--resume", o->resume, "continue the checkpoint in --out");
-  train->callback([o] { dispatch<train_cmd>(*o); });
+  train->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_train<B>(*o); }); });
 
   auto* sample = dp->add_subcommand("sample", "Class-conditional samples decoded to a PNG grid (one row per class)");
   add_common(sample, *o);
@@ -384,7 +377,7 @@ void register_dpar(CLI::App& app) {
   sample->add_option("--seed", o->seed, "sampling seed");
   sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
   sample->add_option("--out", o->out, "output PNG")->required();
-  sample->callback([o] { dispatch<sample_cmd>(*o); });
+  sample->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_sample<B>(*o); }); });
 
   auto* flops = dp->add_subcommand("flops", "Parameters and FLOPs per image: the paper's sizes and a configured model");
   flops->add_flag("--json", o->json, "print one JSON object on stdout");

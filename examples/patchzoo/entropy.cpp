@@ -23,6 +23,7 @@
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
+#include "backend_choice.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -283,19 +284,9 @@ void run_heatmap(const entropy_options& o) {
   r.emit(o.json);
 }
 
-template <template <class> class Run>
-void dispatch(const entropy_options& o) {
-  if (o.backend == "xtensor") Run<xtensor_backend>{}(o);
-  else Run<eigen_backend>{}(o);
-}
-template <class B> struct train_cmd { void operator()(const entropy_options& o) { run_train<B>(o); } };
-template <class B> struct eval_cmd { void operator()(const entropy_options& o) { run_eval<B>(o); } };
-template <class B> struct compute_cmd { void operator()(const entropy_options& o) { run_compute<B>(o); } };
-template <class B> struct heatmap_cmd { void operator()(const entropy_options& o) { run_heatmap<B>(o); } };
 
 void add_common(CLI::App* cmd, entropy_options& o) {
-  cmd->add_option("--backend", o.backend, "eigen (fast) or xtensor (reference)")
-      ->check(CLI::IsMember({"eigen", "xtensor"}));
+  add_backend_option(cmd, o.backend);
   cmd->add_flag("--json", o.json, "print one JSON object on stdout");
 }
 
@@ -324,7 +315,7 @@ void register_entropy(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   train->add_option("--seed", o->seed, "seed for weights, data order and dropout");
   train->add_flag("--resume", o->resume, "continue the checkpoint in --out");
-  train->callback([o] { dispatch<train_cmd>(*o); });
+  train->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_train<B>(*o); }); });
 
   auto* eval = ent->add_subcommand("eval", "Mean NLL, next-token entropy statistics and speed on a token file");
   add_common(eval, *o);
@@ -332,7 +323,7 @@ void register_entropy(CLI::App& app) {
   eval->add_option("--model", o->model, "entropy model checkpoint")->required()->check(CLI::ExistingFile);
   eval->add_option("--images", o->images, "evaluate the first N images (0: all)")->check(CLI::NonNegativeNumber);
   eval->add_option("--batch", o->eval_batch, "images per forward pass")->check(CLI::PositiveNumber);
-  eval->callback([o] { dispatch<eval_cmd>(*o); });
+  eval->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_eval<B>(*o); }); });
 
   auto* compute = ent->add_subcommand("compute", "Write the next-token entropies of a token file (PZENTROP)");
   add_common(compute, *o);
@@ -340,7 +331,7 @@ void register_entropy(CLI::App& app) {
   compute->add_option("--model", o->model, "entropy model checkpoint")->required()->check(CLI::ExistingFile);
   compute->add_option("--out", o->out, "entropy file to write")->required();
   compute->add_option("--batch", o->eval_batch, "images per forward pass")->check(CLI::PositiveNumber);
-  compute->callback([o] { dispatch<compute_cmd>(*o); });
+  compute->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_compute<B>(*o); }); });
 
   auto* threshold = ent->add_subcommand("threshold", "Patcher threshold theta for a target mean patch length");
   threshold->add_flag("--json", o->json, "print one JSON object on stdout");
@@ -359,5 +350,5 @@ void register_entropy(CLI::App& app) {
   heatmap->add_option("--out", o->out, "directory for the PNG maps")->required();
   heatmap->add_option("--count", o->count, "number of maps, spread over the ranks of total entropy")
       ->check(CLI::PositiveNumber);
-  heatmap->callback([o] { dispatch<heatmap_cmd>(*o); });
+  heatmap->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_heatmap<B>(*o); }); });
 }

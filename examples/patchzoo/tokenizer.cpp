@@ -24,6 +24,7 @@
 #include "patchzoo/vq/token_file.hpp"
 #include "patchzoo/vq/vq_metrics.hpp"
 #include "patchzoo/vq/vq_trainer.hpp"
+#include "backend_choice.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -249,19 +250,9 @@ void run_decode(tokenizer_options o) {
   r.emit(o.json);
 }
 
-template <template <class> class Run>
-void dispatch(const tokenizer_options& o) {
-  if (o.backend == "xtensor") Run<xtensor_backend>{}(o);
-  else Run<eigen_backend>{}(o);
-}
-template <class B> struct train_cmd { void operator()(const tokenizer_options& o) { run_train<B>(o); } };
-template <class B> struct eval_cmd { void operator()(const tokenizer_options& o) { run_eval<B>(o); } };
-template <class B> struct encode_cmd { void operator()(const tokenizer_options& o) { run_encode<B>(o); } };
-template <class B> struct decode_cmd { void operator()(const tokenizer_options& o) { run_decode<B>(o); } };
 
 void add_common(CLI::App* cmd, tokenizer_options& o) {
-  cmd->add_option("--backend", o.backend, "eigen (fast) or xtensor (reference)")
-      ->check(CLI::IsMember({"eigen", "xtensor"}));
+  add_backend_option(cmd, o.backend);
   cmd->add_option("--data", o.data, "Fashion-MNIST directory (IDX .gz files)");
   cmd->add_option("--out", o.out, "run directory: checkpoint, logs, token files");
   cmd->add_flag("--json", o.json, "print one JSON object on stdout");
@@ -300,23 +291,23 @@ void register_tokenizer(CLI::App& app) {
   train->add_option("--beta", o->model.beta, "commitment weight")->check(CLI::NonNegativeNumber);
   train->add_option("--dead-code-steps", o->model.dead_code_steps, "restart codes unused this many steps (0: never)")
       ->check(CLI::NonNegativeNumber);
-  train->callback([o] { dispatch<train_cmd>(*o); });
+  train->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_train<B>(*o); }); });
 
   auto* eval = tok->add_subcommand("eval", "PSNR, MSE, codebook usage and perplexity of a trained tokenizer");
   add_common(eval, *o);
   add_split(eval, *o, "evaluate the first N images (0: the whole split)");
-  eval->callback([o] { dispatch<eval_cmd>(*o); });
+  eval->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_eval<B>(*o); }); });
 
   auto* encode = tok->add_subcommand("encode", "Encode a split to a token file (PZTOKENS format)");
   add_common(encode, *o);
   add_split(encode, *o, "encode the first N images (0: the whole split)");
   encode->add_option("--tokens", o->tokens, "output token file (default <out>/<split>.pztok)");
-  encode->callback([o] { dispatch<encode_cmd>(*o); });
+  encode->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_encode<B>(*o); }); });
 
   auto* decode = tok->add_subcommand("decode", "PNG grid of originals above their reconstructions");
   add_common(decode, *o);
   add_split(decode, *o, "number of images shown (default 16)");
   decode->add_option("--tokens", o->tokens, "decode these tokens (encoded from the same split) instead of encoding now");
   decode->add_option("--png", o->png, "output PNG (default <out>/reconstructions.png)");
-  decode->callback([o] { dispatch<decode_cmd>(*o); });
+  decode->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_decode<B>(*o); }); });
 }
