@@ -2,7 +2,9 @@
 // The model-less router: holds the zoo's profiles and Pareto front, turns a service request into one
 // concrete model through a selection mechanism, and keeps the server-side state selection may read
 // (which models are warm, an administrator's pin). Thread-safe; every decision is a pure function of
-// the seed, the request number, the request and that state.
+// the seed, the request number, the request and that state. Selection is either once per request
+// (every input of a batch answered by one model, as in the paper's code) or once per input, so that
+// probe inputs riding in a batch no longer reveal which model answered the rest of it.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -23,10 +26,23 @@
 
 namespace patchzoo::psml {
 
+enum class selection_granularity { per_request, per_input };
+
+inline selection_granularity parse_selection_granularity(std::string_view text) {
+  if (text == "per-request") return selection_granularity::per_request;
+  if (text == "per-input") return selection_granularity::per_input;
+  throw error("selection_granularity: expected 'per-request' or 'per-input', got '" + std::string(text) + "'");
+}
+
+inline const char* granularity_name(selection_granularity g) {
+  return g == selection_granularity::per_request ? "per-request" : "per-input";
+}
+
 struct router_config {
   latency_metric metric = latency_metric::p50;
   std::uint64_t seed = 0;
   std::size_t loaded_capacity = 5;  // how many recently chosen models count as warm (INFaaS keeps 5)
+  selection_granularity granularity = selection_granularity::per_request;
 };
 
 struct route_decision {
@@ -91,6 +107,26 @@ class router {
   route_decision route(const service_request& request) {
     check_service_request(request);
     std::lock_guard lock(mutex_);
+    return decide(request);
+  }
+
+  // One decision per input of a batch of `inputs`: per_request repeats one decision (one request
+  // number); per_input makes `inputs` independent decisions with consecutive request numbers. One lock
+  // keeps a batch's request numbers contiguous under concurrent clients.
+  std::vector<route_decision> route_inputs(const service_request& request, std::size_t inputs) {
+    check_service_request(request);
+    std::lock_guard lock(mutex_);
+    if (inputs == 0) return {};
+    if (config_.granularity == selection_granularity::per_request) return std::vector<route_decision>(inputs, decide(request));
+    std::vector<route_decision> out;
+    out.reserve(inputs);
+    for (std::size_t i = 0; i < inputs; ++i) out.push_back(decide(request));
+    return out;
+  }
+
+ private:
+  // Caller holds mutex_.
+  route_decision decide(const service_request& request) {
     route_decision d;
     d.request_number = ++requests_;
     const std::vector<candidate> front = candidates();
@@ -115,7 +151,6 @@ class router {
     return d;
   }
 
- private:
   std::vector<candidate> candidates() const {
     std::vector<candidate> out;
     out.reserve(front_.size());
