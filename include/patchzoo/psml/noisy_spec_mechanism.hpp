@@ -30,12 +30,12 @@ class noisy_spec_mechanism final : public selection_mechanism {
   service_request perturb(const service_request& request, rng_stream& rng) const {
     const double accuracy_noise = draw(rng, config_.accuracy_noise);
     const double latency_noise = draw(rng, config_.latency_noise_ms);
-    service_request noisy = request;
-    if (noisy.min_accuracy) {
+    service_request noisy;
+    if (request.min_accuracy) {
       const double a = *request.min_accuracy + accuracy_noise;
       noisy.min_accuracy = config_.never_looser ? std::max(*request.min_accuracy, a) : a;
     }
-    if (noisy.max_latency_ms) {
+    if (request.max_latency_ms) {
       const double l = *request.max_latency_ms + latency_noise;
       noisy.max_latency_ms = config_.never_looser ? std::min(*request.max_latency_ms, l) : l;
     }
