@@ -56,11 +56,15 @@ namespace protocol_detail {
 
 using nlohmann::json;
 
-// Names a client might use to choose the model or the defense: the server alone decides those.
+// Names a client might use to choose the model, the defense or its parameters: the server alone decides
+// those (psml.md 4.2: the paper's prototype took epsilon from the client, which lets an attacker switch the
+// defense off).
 inline bool server_only(const std::string& key) {
-  static const std::set<std::string> names = {"model",  "model_id", "model_name", "model_version", "version",
-                                              "defense", "mechanism", "epsilon",  "sensitivity",   "policy",
-                                              "seed",   "pin"};
+  static const std::set<std::string> names = {
+      "model",        "model_id",       "model_name",       "model_version", "version",     "pin",
+      "policy",       "seed",           "defense",          "mechanism",     "epsilon",     "eps",
+      "sensitivity",  "delta",          "score",            "utility",       "noise",       "noise_scale",
+      "accuracy_noise", "latency_noise", "latency_noise_ms", "never_looser",  "granularity", "privacy"};
   return names.count(key) != 0;
 }
 

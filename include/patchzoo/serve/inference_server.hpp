@@ -3,6 +3,8 @@
 // A client names a task and states its accuracy/latency needs; the router picks a concrete model,
 // the dynamic batcher runs it, and the response never says which model answered. Which model did is
 // recorded only server-side (request log, per-model metrics behind the admin token).
+// With per-input selection one request's images may be answered by several models: the server splits
+// the batch by chosen model, runs each part, and reassembles the rows in the client's order.
 // Consumers link cpp-httplib (pkg-config cpp-httplib).
 #include <httplib.h>
 // httplib pulls in <resolv.h>, whose `_res` macro breaks Eigen headers included after this one (Eigen
@@ -14,15 +16,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/psml/make_mechanism.hpp"
 #include "patchzoo/psml/router.hpp"
 #include "patchzoo/psml/selection_mechanism.hpp"
 #include "patchzoo/serve/dynamic_batcher.hpp"
@@ -92,7 +98,7 @@ class inference_server {
     state->executor = loader_();
     check(state->executor != nullptr, "inference_server", "the loader returned no executor");
     std::unique_ptr<psml::selection_mechanism> mechanism =
-        config_.make_mechanism ? config_.make_mechanism() : std::make_unique<psml::plain_policy_mechanism>(config_.policy);
+        config_.make_mechanism ? config_.make_mechanism() : psml::make_mechanism(config_.defense, config_.policy);
     state->router = std::make_shared<psml::router>(state->executor->profiles(), config_.routing, std::move(mechanism));
     return state;
   }
@@ -183,13 +189,16 @@ class inference_server {
     entry["images"] = images;
 
     const std::shared_ptr<serving_state> state = current();
-    const psml::route_decision decision = state->router->route(request.service);
+    const std::vector<psml::route_decision> decisions =
+        state->router->route_inputs(request.service, static_cast<std::size_t>(images));
     const auto& profiles = state->router->profiles();
     nlohmann::ordered_json feasible = nlohmann::ordered_json::array();
-    for (std::size_t i : decision.feasible) feasible.push_back(profiles[i].id);
-    entry["request_number"] = decision.request_number;
+    for (std::size_t i : decisions.front().feasible) feasible.push_back(profiles[i].id);
+    entry["request_number"] = decisions.front().request_number;
     entry["feasible"] = feasible;
-    if (decision.status == psml::selection_status::infeasible) {
+    const bool refused = std::any_of(decisions.begin(), decisions.end(),
+                                     [](const psml::route_decision& d) { return d.status == psml::selection_status::infeasible; });
+    if (refused) {
       metrics_.record_infeasible();
       reply_error(res, 422, "infeasible: no model for task '" + config_.task + "' meets the request (" + describe(request.service) + ")");
       entry["status"] = "infeasible";
@@ -198,19 +207,37 @@ class inference_server {
       if (log_) log_->write(entry);
       return;
     }
-    const std::string& model_id = profiles[decision.model_index].id;
-    entry["selected_model"] = model_id;
-    entry["pinned"] = decision.pinned;
-    entry["met_request"] = decision.met_request;
+    const bool per_input = state->router->config().granularity == psml::selection_granularity::per_input;
+    if (per_input) {
+      nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
+      for (const psml::route_decision& d : decisions) chosen.push_back(profiles[d.model_index].id);
+      entry["selected_models"] = chosen;
+    } else {
+      entry["selected_model"] = profiles[decisions.front().model_index].id;
+    }
+    entry["pinned"] = decisions.front().pinned;
+    entry["met_request"] =
+        std::all_of(decisions.begin(), decisions.end(), [](const psml::route_decision& d) { return d.met_request; });
 
+    // Rows of the batch per chosen model, in the client's order; one part per model runs through the batcher.
+    std::map<std::size_t, std::vector<std::int64_t>> rows_of;
+    for (std::size_t row = 0; row < decisions.size(); ++row)
+      rows_of[decisions[row].model_index].push_back(static_cast<std::int64_t>(row));
     std::string status = "served";
     try {
-      std::future<tensor<float>> result = batcher_->submit(state->executor, decision.model_index, std::move(request.images));
-      if (result.wait_for(config_.request_timeout) != std::future_status::ready) {
-        status = "timeout";
+      std::vector<std::pair<std::size_t, std::future<tensor<float>>>> parts;
+      for (const auto& [model_index, rows] : rows_of) {
+        tensor<float> part = rows_of.size() == 1 ? std::move(request.images) : gather_rows(request.images, rows);
+        parts.emplace_back(model_index, batcher_->submit(state->executor, model_index, std::move(part)));
+      }
+      const auto deadline = arrived + config_.request_timeout;
+      for (auto& part : parts)
+        if (part.second.wait_until(deadline) != std::future_status::ready) status = "timeout";
+      if (status == "timeout") {
         reply_error(res, 503, "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms");
       } else {
-        const tensor<float> probabilities = result.get();
+        tensor<float> probabilities({images, class_count});
+        for (auto& [model_index, result] : parts) scatter_rows(result.get(), rows_of.at(model_index), probabilities);
         res.status = 200;
         res.set_content(encode_infer_response(config_.task, request.id, probabilities, config_.output), "application/json");
       }
@@ -221,11 +248,37 @@ class inference_server {
       reply_error(res, stopped_ ? 503 : 500, stopped_ ? "the server is shutting down" : "inference failed");
     }
     const double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived).count();
-    if (status == "served") metrics_.record_request(model_id, images, latency_ms);
-    else metrics_.record_failure();
+    if (status == "served") {
+      for (const auto& [model_index, rows] : rows_of)
+        metrics_.record_request(profiles[model_index].id, static_cast<std::int64_t>(rows.size()), latency_ms);
+    } else {
+      metrics_.record_failure();
+    }
     entry["status"] = status;
     entry["latency_ms"] = latency_ms;
     if (log_) log_->write(entry);
+  }
+
+  // images[rows] as a new batch.
+  static tensor<float> gather_rows(const tensor<float>& images, const std::vector<std::int64_t>& rows) {
+    shape_t shape = images.shape();
+    shape[0] = static_cast<std::int64_t>(rows.size());
+    tensor<float> out(shape);
+    const std::int64_t per_row = images.numel() / images.dim(0);
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      std::copy(images.data() + rows[k] * per_row, images.data() + (rows[k] + 1) * per_row,
+                out.data() + static_cast<std::int64_t>(k) * per_row);
+    return out;
+  }
+
+  // Row k of `part` goes to row rows[k] of `out`.
+  static void scatter_rows(const tensor<float>& part, const std::vector<std::int64_t>& rows, tensor<float>& out) {
+    check(part.rank() == 2 && part.dim(0) == static_cast<std::int64_t>(rows.size()) && part.dim(1) == out.dim(1),
+          "inference_server", "a model returned shape ", part.shape().str(), " for ", rows.size(), " images");
+    const std::int64_t width = out.dim(1);
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      std::copy(part.data() + static_cast<std::int64_t>(k) * width, part.data() + static_cast<std::int64_t>(k + 1) * width,
+                out.data() + rows[k] * width);
   }
 
   static std::string describe(const psml::service_request& r) {
@@ -297,6 +350,8 @@ class inference_server {
     const auto pinned = router.pinned();
     return {{"task", config_.task},
             {"mechanism", router.mechanism().name()},
+            {"defense", config_.make_mechanism ? router.mechanism().name() : psml::describe(config_.defense)},
+            {"granularity", psml::granularity_name(router.config().granularity)},
             {"policy", psml::policy_name(config_.policy)},
             {"latency_metric", router.config().metric == psml::latency_metric::p50 ? "p50" : "p99"},
             {"pinned", pinned ? nlohmann::ordered_json(router.profiles()[*pinned].id) : nlohmann::ordered_json(nullptr)},

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "patchzoo/psml/defense_config.hpp"
 #include "patchzoo/psml/router.hpp"
 #include "patchzoo/psml/selection_mechanism.hpp"
 #include "patchzoo/psml/selection_policy.hpp"
@@ -23,13 +24,14 @@ struct server_config {
   batching_config batching;
   output_kind output = output_kind::probabilities;
   psml::selection_policy policy = psml::selection_policy::uniform;
-  psml::router_config routing;
+  psml::router_config routing;        // routing.granularity: one model per request or per input
+  psml::defense_config defense;       // how the model is chosen (psml.md 4); never settable by a client
   std::string admin_token;             // empty: no admin endpoints at all
   std::filesystem::path request_log;   // empty: no request log
   int http_threads = 16;               // connections served at once; more than workers, so batches can form
   std::int64_t max_request_images = 1024;
   std::chrono::milliseconds request_timeout{10000};  // a request still unanswered after this gets 503
-  // Builds the selection mechanism (a defense); unset: the plain policy with no defense. Server-side only.
+  // Builds the selection mechanism itself, overriding `defense` (tests, custom mechanisms). Server-side only.
   std::function<std::unique_ptr<psml::selection_mechanism>()> make_mechanism;
 };
 
