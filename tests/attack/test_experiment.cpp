@@ -1,0 +1,82 @@
+// The experiment end to end on a small budget: a synthetic zoo of linear models served in-process, the
+// real Fashion-MNIST attacker split, one seed. Checks the shape of psml.md 7.6 item 9.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "attack/attack_fixtures.hpp"
+#include "patchzoo/attack/attack_experiment.hpp"
+
+using namespace patchzoo;
+using namespace patchzoo::attack;
+
+namespace {
+
+const data::fashion_mnist& dataset() {
+  static const data::fashion_mnist ds = data::load_fashion_mnist();
+  return ds;
+}
+
+experiment_config small_config() {
+  experiment_config c;
+  c.seeds = {4};
+  c.victim_ranks = {0};
+  c.budgets = {{"tiny", 300}};
+  c.sweep_budget = 0;
+  c.evaluation_images = 500;
+  c.workload_queries = 500;
+  c.naive_margin = 0.15;  // the synthetic front is spread over 25 points: admit about two models
+  c.surrogate.architecture = "m0";
+  c.surrogate.epochs = 15;
+  c.fingerprint.census_requests = 8;
+  psml::defense_config pf;
+  pf.kind = psml::defense_kind::permute_and_flip;
+  pf.epsilon = 1.0;
+  c.sweep = {{"none", 0, {}}, {"permute-and-flip", 1.0, pf}};
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("experiment: single >= fingerprint - 1 point > naive on a small budget, and a strong defense costs goodput") {
+  auto executor = std::make_shared<synthetic_executor>(synthetic_profiles({.front_models = 4, .dominated_models = 1, .seed = 8}), 8);
+  attack_experiment experiment(executor, in_process_targets(executor), small_config(), dataset());
+  const experiment_result r = experiment.run();
+  REQUIRE(r.front_ids.size() == 4);
+  std::map<std::string, extraction_row> undefended;
+  for (const extraction_row& row : r.extraction)
+    if (row.family == "none" && row.granularity == "per-request" && row.defense == "none" &&
+        undefended.find(row.mode) == undefended.end())
+      undefended[row.mode] = row;
+  REQUIRE(undefended.size() == 4);
+  for (const auto& [mode, row] : undefended) {
+    CAPTURE(mode);
+    CHECK(row.queries == 300);
+  }
+  CHECK(undefended["single"].victim_share == 1.0);
+  CHECK(undefended["fingerprint"].victim_share == 1.0);
+  CHECK(undefended["fingerprint+filter"].victim_share == 1.0);
+  CHECK(undefended["naive"].victim_share < 0.75);  // the naive spec admits several models
+  CHECK(undefended["fingerprint"].fidelity >= undefended["single"].fidelity - 0.01);
+  CHECK(undefended["fingerprint"].fidelity > undefended["naive"].fidelity + 0.02);
+  // The fingerprinter found the whole front and the true victim.
+  CHECK(r.fingerprints.front().models_found == 4);
+  CHECK(r.fingerprints.front().found_victim);
+  // Permute-and-flip at epsilon 1 is nearly uniform over the front: the trigger no longer pins the victim,
+  // the plain attack's fidelity falls, goodput falls below the undefended server's.
+  REQUIRE(r.goodput.size() == 2);
+  CHECK(r.goodput[0].goodput_answered == 1.0);
+  CHECK(r.goodput[1].goodput_answered < 0.8);
+  const auto pf = [&](const char* mode, const char* granularity) {
+    for (const extraction_row& row : r.extraction)
+      if (row.family == "permute-and-flip" && row.mode == mode && row.granularity == granularity) return row;
+    FAIL("missing row");
+    return extraction_row{};
+  };
+  CHECK(pf("fingerprint", "per-request").victim_share < 0.6);
+  CHECK(pf("fingerprint", "per-request").fidelity < undefended["fingerprint"].fidelity - 0.02);
+  // Per-request selection: the filter keeps only victim answers. Per-input: the probe no longer vouches
+  // for the rest of the batch, so the kept answers are mixed again.
+  CHECK(pf("fingerprint+filter", "per-request").fidelity > pf("fingerprint", "per-request").fidelity);
+  CHECK(pf("fingerprint+filter", "per-input").victim_share < 0.6);
+}
