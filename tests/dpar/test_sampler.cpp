@@ -1,6 +1,7 @@
 // The sampler: filters (top-k = 0 / top-p = 1 are off), guidance (scale 1 = conditional sampling),
-// train/sample consistency for LlamaGen (KV cache) and DPAR (entropy-model patching + re-forward),
-// seeding, and a tiny end-to-end pipeline: entropy model -> entropies -> threshold -> DPAR -> samples.
+// train/sample consistency for LlamaGen and DPAR (every stage KV-cached; every patching mode, RoPE layout
+// and a deeper encoder/decoder; the re-forward anchor agrees), prefix-stability checks, seeding, and a tiny
+// end-to-end pipeline: entropy model -> entropies -> threshold -> DPAR -> samples.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "dpar/tiny_pipeline.hpp"
+#include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/dpar/entropy_file.hpp"
 #include "patchzoo/dpar/model_checkpoint.hpp"
@@ -126,10 +128,25 @@ TEST_CASE("train/sample consistency: LlamaGen's KV-cached step logits equal teac
   }
 }
 
-TEST_CASE("train/sample consistency: DPAR's step logits (prefix patching, re-forward) equal teacher-forced logits") {
+// Runs a stepper over the known tokens of f and checks every step's logits (both halves) against a
+// teacher-forced DPAR forward with the lengths the patcher gives the whole images.
+template <class B, class Model, class Stepper>
+void check_dpar_steps(B& be, Model& model, Stepper& stepper, const vq::token_file& f,
+                      const std::vector<std::vector<std::int32_t>>& lengths) {
+  const auto full_cond = (model.forward(be, dpar::make_dpar_batch(grid_of(f, false, 3), lengths)), model.logits(be));
+  const auto full_null = (model.forward(be, dpar::make_dpar_batch(grid_of(f, true, 3), lengths)), model.logits(be));
+  const auto rows = rows_of(f);
+  for (std::int64_t t = 0; t < 12; ++t) {
+    const auto lg = stepper.step(be, t, rows);
+    check_rows(lg.cond, full_cond, t, 12, 0);
+    check_rows(lg.uncond, full_null, t, 12, 0);
+  }
+  CHECK(stepper.lengths() == lengths);
+}
+
+TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-forced logits") {
   xtensor_backend be;
   llama ent(test::tiny_llamagen_config(false), 6);
-  dpar_m model(test::tiny_dpar_config(), 7);
   const auto f = test::tiny_token_file(3, 9);
   const auto h = entropy_rows(be, ent, f);
   dpar::patcher_config pc;
@@ -142,18 +159,69 @@ TEST_CASE("train/sample consistency: DPAR's step logits (prefix patching, re-for
     merged = merged || lengths.back().size() < 12;
   }
   REQUIRE(merged);  // the test needs patches longer than one token
-  const auto full_cond = (model.forward(be, dpar::make_dpar_batch(grid_of(f, false, 3), lengths)), model.logits(be));
-  const auto full_null = (model.forward(be, dpar::make_dpar_batch(grid_of(f, true, 3), lengths)), model.logits(be));
-  dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
-  const auto rows = rows_of(f);
-  for (std::int64_t t = 0; t < 12; ++t) {
-    const auto lg = stepper.step(be, t, rows);
-    check_rows(lg.cond, full_cond, t, 12, 0);
-    check_rows(lg.uncond, full_null, t, 12, 0);
-    for (std::size_t i = 0; i < rows.size(); ++i)  // KV-cached entropies equal the teacher-forced ones
-      CHECK(stepper.entropies()[i][static_cast<std::size_t>(t)] == doctest::Approx(h[i][static_cast<std::size_t>(t)]).epsilon(1e-4));
+
+  SUBCASE("entropy + row boundary patches, dynamic 4-d RoPE, cached entropies equal teacher-forced ones") {
+    dpar_m model(test::tiny_dpar_config(), 7);
+    dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+    check_dpar_steps(be, model, stepper, f, lengths);
+    for (std::size_t i = 0; i < h.size(); ++i)
+      for (std::size_t t = 1; t < 12; ++t) CHECK(stepper.entropies()[i][t] == doctest::Approx(h[i][t]).epsilon(1e-4));
   }
-  CHECK(stepper.lengths() == lengths);
+  SUBCASE("two encoder and two decoder layers, every global position layout") {
+    for (const auto layout : {dpar::global_position::slot_1d, dpar::global_position::dynamic_3d, dpar::global_position::dynamic_4d}) {
+      auto c = test::tiny_dpar_config();
+      c.encoder_layers = 2;
+      c.decoder_layers = 2;
+      c.positions = layout;
+      dpar_m model(c, 8);
+      dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+      check_dpar_steps(be, model, stepper, f, lengths);
+    }
+  }
+  SUBCASE("static patches (token 1 continues patch 0), token patches, entropy without row reset, P_max 2") {
+    dpar_m model(test::tiny_dpar_config(), 9);
+    auto static_pc = pc;
+    static_pc.mode = dpar::patching_mode::static_length;
+    static_pc.static_length = 2.5;
+    auto token_pc = pc;
+    token_pc.mode = dpar::patching_mode::token;
+    auto capped_pc = pc;
+    capped_pc.mode = dpar::patching_mode::entropy;
+    capped_pc.threshold = 1e9;  // every run merges up to the cap
+    capped_pc.max_patch_length = 2;
+    for (const auto& config : {static_pc, token_pc, capped_pc}) {
+      std::vector<std::vector<std::int32_t>> config_lengths;
+      for (const auto& row : h) config_lengths.push_back(dpar::patch_lengths(config, row, 12));
+      dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, config, labels_of(f), true);
+      check_dpar_steps(be, model, stepper, f, config_lengths);
+    }
+  }
+  SUBCASE("the eigen backend: cached steps equal its own teacher-forced logits") {
+    eigen_backend fast;
+    dpar::llamagen_model<eigen_backend, float> fast_ent(test::tiny_llamagen_config(false), 6);
+    auto c = test::tiny_dpar_config();
+    c.encoder_layers = 2;
+    dpar::dpar_model<eigen_backend, float> fast_model(c, 7);
+    dpar::dpar_stepper<eigen_backend> stepper(fast_model, &fast_ent, pc, labels_of(f), true);
+    check_dpar_steps(fast, fast_model, stepper, f, lengths);
+  }
+  SUBCASE("the re-forward anchor gives the same logits") {
+    dpar_m model(test::tiny_dpar_config(), 7);
+    dpar::dpar_reforward_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+    check_dpar_steps(be, model, stepper, f, lengths);
+  }
+}
+
+TEST_CASE("DPAR's incremental decoder refuses patch lengths that rewrite a complete patch") {
+  xtensor_backend be;
+  dpar_m model(test::tiny_dpar_config(), 7);
+  dpar::dpar_incremental_decoder<xtensor_backend, float> decoder(model, {0}, false);
+  decoder.step(be, {}, {{1}});
+  decoder.step(be, {3}, {{1, 1}});
+  decoder.step(be, {4}, {{1, 2}});
+  CHECK_THROWS_WITH_AS(decoder.step(be, {5}, {{2, 2}}), doctest::Contains("prefix-stable"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(decoder.step(be, {5}, {{1, 2}}), doctest::Contains("must sum to 4"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(decoder.step(be, {}, {{1, 2, 1}}), doctest::Contains("expected 1 previous tokens"), patchzoo::error);
 }
 
 TEST_CASE("sampler: cfg scale 1 equals conditional sampling; same seed, same samples") {

@@ -67,6 +67,13 @@ class dpar_model {
   const nn::param_arena<B, T>& params() const { return params_; }
   nn::param_arena<B, T>& grads() { return grads_; }
   const local_encoder<B, T>& encoder() const { return encoder_; }
+  // Parameter slices and RoPE tables, for incremental decoding (dpar_incremental_decoder).
+  const local_decoder<B, T>& decoder() const { return decoder_; }
+  std::size_t token_embedding_index() const { return tok_emb_; }
+  std::size_t class_embedding_index() const { return class_emb_; }
+  const nn::block_params& global_block(std::int64_t layer) const { return global_blocks_.at(static_cast<std::size_t>(layer)); }
+  const nn::rope_table<T>& encoder_rope() const { return encoder_rope_; }
+  const nn::rope_table<T>& decoder_rope() const { return decoder_rope_; }
 
   // Mean cross-entropy over all B x T tokens; keeps activations for backward().
   double forward(B& be, const dpar_batch& batch, const step_noise& noise = {}) {

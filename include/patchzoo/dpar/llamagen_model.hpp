@@ -4,6 +4,7 @@
 // -> logits for x_1..x_{T-1} (T-1 slots). 2-D RoPE over grid cells (the class slot's row is zero),
 // LLaMA blocks, final RMSNorm and a (zero-initialised) head. Batches of B images are packed: causal
 // attention runs over per-image ranges, never across images.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -208,6 +209,77 @@ class llamagen_model {
     run_blocks(be, &caches);
     head_forward(be);
     count_ = 0;  // decoding keeps no state for backward()
+    return download(be, logits_.cview());
+  }
+
+  // Incremental decoding of many sequences in lockstep, for batched sampling: one KV cache per block shared
+  // by all of them (sequence i owns rows [i * slots, (i + 1) * slots)); every call feeds one slot each.
+  struct lockstep_state {
+    std::vector<nn::block_kv_cache<B, T>> caches;
+    std::vector<std::int32_t> labels;  // conditional: each sequence's class (the null class for CFG's half)
+    std::int64_t sequences = 0, length = 0;
+  };
+
+  lockstep_state start_lockstep(std::int64_t sequences, std::vector<std::int32_t> labels = {}) const {
+    const char* op = "llamagen_model::start_lockstep";
+    check(sequences >= 1, op, "needs at least one sequence, got ", sequences);
+    check(cfg_.conditional ? static_cast<std::int64_t>(labels.size()) == sequences : labels.empty(), op,
+          cfg_.conditional ? "a conditional model needs one label per sequence" : "an unconditional model takes no labels",
+          " (", labels.size(), " labels for ", sequences, " sequences)");
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      check(labels[i] >= 0 && labels[i] <= cfg_.classes, op, "label ", labels[i], " of sequence ", i,
+            " is out of range [0, ", cfg_.classes, "]");
+    lockstep_state s;
+    s.labels = std::move(labels);
+    s.sequences = sequences;
+    for (std::int64_t l = 0; l < cfg_.layers; ++l) s.caches.emplace_back(cfg_.block, sequences * cfg_.slots());
+    return s;
+  }
+
+  // Feeds one slot per sequence: a conditional model's first call feeds the class slots (tokens empty),
+  // every other call one token per sequence. Returns the logits [sequences, vocab] on the host: row i
+  // predicts sequence i's next token.
+  tensor<T> decode_lockstep(B& be, lockstep_state& state, const std::vector<std::int32_t>& tokens) {
+    const char* op = "llamagen_model::decode_lockstep";
+    const std::int64_t n = state.sequences, pos = state.length, slots = cfg_.slots();
+    const bool class_slot = cfg_.conditional && pos == 0;
+    check(static_cast<std::int64_t>(tokens.size()) == (class_slot ? 0 : n), op, "expected ", class_slot ? 0 : n,
+          " tokens (", class_slot ? "the class slots come first" : "one per sequence", "), got ", tokens.size());
+    check(pos < slots, op, "all ", slots, " slots of every sequence are already fed");
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      check(tokens[i] >= 0 && tokens[i] < cfg_.vocab, op, "token ", tokens[i], " of sequence ", i,
+            " is out of range [0, ", cfg_.vocab, ")");
+    prepare(n);
+    const std::int64_t pairs = image_rope_.cos.dim(1);
+    tensor<T> cos(shape_t{n, pairs}), sin(shape_t{n, pairs});
+    tensor<std::int32_t> ranges(shape_t{n, 2});
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::copy_n(image_rope_.cos.data() + pos * pairs, pairs, cos.data() + i * pairs);
+      std::copy_n(image_rope_.sin.data() + pos * pairs, pairs, sin.data() + i * pairs);
+      rows[static_cast<std::size_t>(i)] = i * slots + pos;
+      ranges[2 * i] = static_cast<std::int32_t>(i * slots);
+      ranges[2 * i + 1] = static_cast<std::int32_t>(i * slots + pos + 1);
+    }
+    where_ = {upload(be, cos), upload(be, sin), upload(be, ranges)};
+    const auto& p = std::as_const(params_);
+    if (class_slot) {
+      labels_ = upload_ints(be, state.labels);
+      embedding_forward(be, stream_[0].view(), labels_.cview(), p[class_emb_]);
+    } else {
+      ids_ = upload_ints(be, tokens);
+      embedding_forward(be, stream_[0].view(), ids_.cview(), p[tok_emb_]);
+    }
+    noise_ = {};
+    std::vector<nn::block_kv_cache<B, T>*> caches;
+    for (auto& c : state.caches) {
+      c.write_rows = rows;
+      caches.push_back(&c);
+    }
+    run_blocks(be, &caches);
+    head_forward(be);
+    ++state.length;
+    count_ = 0;
     return download(be, logits_.cview());
   }
 

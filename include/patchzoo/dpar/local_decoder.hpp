@@ -35,6 +35,12 @@ class local_decoder {
 
   std::int64_t layers() const { return static_cast<std::int64_t>(blocks_.size()); }
   std::size_t head_index() const { return head_; }
+  // Parameter slices, for incremental decoding (dpar_incremental_decoder).
+  std::size_t start_index() const { return start_; }
+  std::size_t final_norm_index() const { return final_norm_; }
+  std::size_t copy_norm_index(std::int64_t layer) const { return copy_norm_.at(static_cast<std::size_t>(layer)); }
+  std::size_t copy_index(std::int64_t layer) const { return copy_w_.at(static_cast<std::size_t>(layer)); }
+  const nn::block_params& block(std::int64_t layer) const { return blocks_.at(static_cast<std::size_t>(layer)); }
 
   // Sizes the activations for n positions (images x T) and s global slots.
   void prepare(std::int64_t n, std::int64_t s) {

@@ -111,6 +111,8 @@ class local_encoder {
   }
 
   std::int64_t layers() const { return static_cast<std::int64_t>(blocks_.size()); }
+  const nn::block_params& block(std::int64_t layer) const { return blocks_.at(static_cast<std::size_t>(layer)); }
+  const cross_attention_params& cross(std::int64_t layer) const { return cross_.at(static_cast<std::size_t>(layer)); }
 
   // Sizes the activations for n tokens and np patches; then write the token embeddings into input().
   void prepare(std::int64_t n, std::int64_t np) {

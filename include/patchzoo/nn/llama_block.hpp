@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "patchzoo/backend/concepts.hpp"
 #include "patchzoo/nn/param_arena.hpp"
@@ -93,10 +94,14 @@ struct token_layout {
 };
 
 // Keys and values of earlier tokens for incremental decoding: [max_tokens, heads, head_dim] per block.
+// One sequence fills the rows front to back (length). Many sequences can share one cache, each owning a
+// block of rows: then the caller names the row of every new token in write_rows, and where.kv_range
+// indexes the whole cache.
 template <backend B, real T>
 struct block_kv_cache {
   tensor_on<B, T> k, v;
   std::int64_t length = 0;
+  std::vector<std::int64_t> write_rows;
 
   block_kv_cache() = default;
   block_kv_cache(const block_config& c, std::int64_t max_tokens)
@@ -119,18 +124,24 @@ void block_forward(B& be, const block_config& c, const param_arena<B, T>& p, con
   rope_forward(be, k, where.rope_cos.cview(), where.rope_sin.cview());
   const_view<T> keys = k, values = v;
   if (cache) {
-    const std::int64_t start = cache->length, row = c.dim;
-    check(start + n <= cache->k.dim(0), "block_forward", "KV cache of ", cache->k.dim(0), " tokens cannot take ",
-          n, " more after ", start);
+    const std::int64_t start = cache->length, row = c.dim, capacity = cache->k.dim(0);
+    const bool shared = !cache->write_rows.empty();
+    check(!shared || static_cast<std::int64_t>(cache->write_rows.size()) == n, "block_forward", "KV cache told ",
+          cache->write_rows.size(), " rows to write for ", n, " tokens");
+    check(shared || start + n <= capacity, "block_forward", "KV cache of ", capacity, " tokens cannot take ", n,
+          " more after ", start);
     for (std::int64_t i = 0; i < n; ++i) {
-      copy(be, tensor_view<T>(cache->k.data() + (start + i) * row, shape_t{row}),
+      const std::int64_t dst = shared ? cache->write_rows[static_cast<std::size_t>(i)] : start + i;
+      check(dst >= 0 && dst < capacity, "block_forward", "KV cache row ", dst, " is outside [0, ", capacity, ")");
+      copy(be, tensor_view<T>(cache->k.data() + dst * row, shape_t{row}),
            const_view<T>(a.qkv.data() + i * 3 * row + row, shape_t{row}));
-      copy(be, tensor_view<T>(cache->v.data() + (start + i) * row, shape_t{row}),
+      copy(be, tensor_view<T>(cache->v.data() + dst * row, shape_t{row}),
            const_view<T>(a.qkv.data() + i * 3 * row + 2 * row, shape_t{row}));
     }
-    cache->length = start + n;
-    keys = cache->k.cview().slice_rows(0, cache->length);
-    values = cache->v.cview().slice_rows(0, cache->length);
+    if (!shared) cache->length = start + n;
+    const std::int64_t visible = shared ? capacity : cache->length;
+    keys = cache->k.cview().slice_rows(0, visible);
+    values = cache->v.cview().slice_rows(0, visible);
   }
   attention_forward(be, a.att.view(), a.lse.view(), const_view<T>(q), keys, values, where.kv_range.cview(), scale);
   if (drop.active() && (a.branch.empty() || a.branch.dim(0) != n)) {
