@@ -1,0 +1,178 @@
+// DPAR against its LlamaGen baseline at the same width and total depth (the demo's size: d 128, 2 heads,
+// 4 layers = DPAR's encoder 1 / global 2 / decoder 1, 16 x 16 tokens, vocabulary 512, 10 classes):
+//  * training step (forward + backward + AdamW, batch 32) of each, with the FLOPs the full count predicts
+//    as counters, so the measured saving can be set against the predicted one;
+//  * sampling throughput (images/s, CFG on, 20 images) of the KV-cached baseline, the KV-cached DPAR with
+//    its entropy model (d 128, 2 layers) included, and the re-forward DPAR sampler of the reference code
+//    (2 images: it is that slow);
+//  * DPAR sampling with entropy models of other sizes (the cost the entropy model adds).
+// Patches: static lengths of mean 1.81 (the paper's 256 px reduction). Entropy patches of the same mean
+// cost the same: the global model's cost depends on the patch count only, the local ones on the tokens.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "patchzoo/backend/eigen/eigen_backend.hpp"
+#include "patchzoo/data/markov_tokens.hpp"
+#include "patchzoo/dpar/flops.hpp"
+#include "patchzoo/dpar/sampler.hpp"
+#include "patchzoo/dpar/trainer.hpp"
+#include "patchzoo/train/adamw.hpp"
+
+namespace {
+
+using namespace patchzoo;
+using be_t = eigen_backend;
+
+constexpr std::int64_t kTokens = 256, kRow = 16, kVocab = 512, kClasses = 10, kBatch = 32;
+constexpr double kMeanLength = 1.81;
+
+nn::block_config block() { return {.dim = 128, .heads = 2, .ffn_hidden = dpar::round_up_256_ffn(128), .norm_eps = 1e-5f}; }
+
+dpar::llamagen_config baseline_config() {
+  dpar::llamagen_config c;
+  c.vocab = kVocab;
+  c.classes = kClasses;
+  c.tokens = kTokens;
+  c.row_width = kRow;
+  c.layers = 4;
+  c.block = block();
+  c.zero_head = false;  // trained-like logits, so sampling draws varied tokens
+  return c;
+}
+
+dpar::llamagen_config entropy_config(std::int64_t dim, std::int64_t layers) {
+  auto c = baseline_config();
+  c.conditional = false;
+  c.layers = layers;
+  c.block = {.dim = dim, .heads = 2, .ffn_hidden = dpar::round_up_256_ffn(dim), .norm_eps = 1e-5f};
+  return c;
+}
+
+dpar::dpar_config dpar_config() {
+  dpar::dpar_config c;
+  c.vocab = kVocab;
+  c.classes = kClasses;
+  c.tokens = kTokens;
+  c.row_width = kRow;
+  c.encoder_layers = 1;
+  c.global_layers = 2;
+  c.decoder_layers = 1;
+  c.block = block();
+  c.zero_head = false;
+  return c;
+}
+
+dpar::patcher_config static_patches() {
+  dpar::patcher_config pc;
+  pc.mode = dpar::patching_mode::static_length;
+  pc.static_length = kMeanLength;
+  pc.row_width = kRow;
+  return pc;
+}
+
+dpar::token_grid_batch training_batch() {
+  const data::markov_tokens source(kVocab, 4, 2);
+  rng_stream r(3);
+  const auto tokens = source.batch(kBatch, kTokens, r).inputs;
+  dpar::token_grid_batch g{kTokens, kRow, {}, {}};
+  g.tokens.assign(tokens.data(), tokens.data() + tokens.numel());
+  for (std::int64_t i = 0; i < kBatch; ++i) g.labels.push_back(static_cast<std::int32_t>(i % kClasses));
+  return g;
+}
+
+template <class Model, class Batch>
+void train_loop(benchmark::State& state, Model& model, const Batch& batch) {
+  be_t be;
+  train::adamw_optimizer<be_t, float> opt(model.layout(), {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8,
+                                                           .weight_decay = 0.05});
+  std::uint64_t step = 0;
+  for (auto _ : state) {
+    model.grads().zero();
+    benchmark::DoNotOptimize(model.forward(be, batch, dpar::step_noise{true, ++step}));
+    model.backward(be);
+    train::clip_grad_norm(be, model.grads(), 1.0);
+    opt.step(be, model.params(), model.grads(), 1e-3);
+  }
+}
+
+void BM_train_step_baseline(benchmark::State& state) {
+  dpar::llamagen_model<be_t, float> model(baseline_config(), 1);
+  train_loop(state, model, training_batch());
+  state.counters["GFLOP/step (full count)"] = kBatch * dpar::llamagen_training_flops(baseline_config()) / 1e9;
+}
+BENCHMARK(BM_train_step_baseline)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+
+void BM_train_step_dpar(benchmark::State& state) {
+  dpar::dpar_model<be_t, float> model(dpar_config(), 1);
+  const std::vector<float> no_entropy(kTokens, 0.0f);
+  const std::vector<std::vector<std::int32_t>> lengths(
+      kBatch, dpar::patch_lengths(static_patches(), no_entropy, kTokens));
+  const auto batch = dpar::make_dpar_batch(training_batch(), lengths);
+  train_loop(state, model, batch);
+  state.counters["patches/image"] = static_cast<double>(lengths[0].size());
+  state.counters["GFLOP/step (full count)"] =
+      kBatch * dpar::dpar_training_flops(dpar_config(), static_cast<std::int64_t>(lengths[0].size())) / 1e9;
+}
+BENCHMARK(BM_train_step_dpar)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+
+std::vector<std::int32_t> class_labels(std::int64_t images) {
+  std::vector<std::int32_t> labels;
+  for (std::int64_t i = 0; i < images; ++i) labels.push_back(static_cast<std::int32_t>(i % kClasses));
+  return labels;
+}
+
+const dpar::sampling_config kGuided{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 1};
+
+void BM_sample_baseline(benchmark::State& state) {
+  be_t be;
+  dpar::llamagen_model<be_t, float> model(baseline_config(), 1);
+  const std::int64_t images = state.range(0);
+  for (auto _ : state) {
+    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), true);
+    benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+  }
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_sample_baseline)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+
+// DPAR with its entropy model (state.range(1) wide, state.range(2) layers); range(3) = 1: re-forward.
+void BM_sample_dpar(benchmark::State& state) {
+  be_t be;
+  dpar::dpar_model<be_t, float> model(dpar_config(), 1);
+  dpar::llamagen_model<be_t, float> entropy(entropy_config(state.range(1), state.range(2)), 2);
+  const std::int64_t images = state.range(0);
+  const bool reforward = state.range(3) == 1;
+  for (auto _ : state) {
+    if (reforward) {
+      dpar::dpar_reforward_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), true);
+      benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+    } else {
+      dpar::dpar_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), true);
+      benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+    }
+  }
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_sample_dpar)
+    ->ArgNames({"images", "entropy_dim", "entropy_layers", "reforward"})
+    ->Args({20, 128, 2, 0})
+    ->Args({20, 64, 1, 0})
+    ->Args({20, 256, 4, 0})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_sample_dpar)
+    ->ArgNames({"images", "entropy_dim", "entropy_layers", "reforward"})
+    ->Args({2, 128, 2, 1})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  patchzoo::bench::add_run_context();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
