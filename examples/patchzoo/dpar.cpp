@@ -15,13 +15,11 @@
 
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
-#include "patchzoo/data/fashion_mnist.hpp"
 #include "patchzoo/dpar/entropy_file.hpp"
 #include "patchzoo/dpar/model_checkpoint.hpp"
-#include "patchzoo/dpar/sampler.hpp"
-#include "patchzoo/dpar/trainer.hpp"
-#include "patchzoo/image/grid.hpp"
-#include "patchzoo/image/png.hpp"
+#include "patchzoo/pipeline/dpar_step.hpp"
+#include "patchzoo/pipeline/sample_step.hpp"
+#include "patchzoo/pipeline/tokenizer_step.hpp"
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
@@ -49,69 +47,22 @@ struct dpar_options {
   std::string checkpoint, entropy_model, tokenizer, class_list = "0-9", tokens_out;
   std::int64_t per_class = 4;
   double cfg = 2.0, temperature = 1.0, top_p = 1.0, sample_threshold = -1;
+  int sample_max_patch = -1;
   std::int64_t top_k = 0;
   // flops
   double mean_length = 1.81;
   std::int64_t flops_tokens = 256, vocab = 512;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+pipeline::train_recipe recipe_of(const dpar_options& o) {
+  return {.steps = o.steps, .batch = o.batch, .lr = o.lr, .warmup = o.warmup, .cosine = o.cosine,
+          .dropout = o.dropout, .checkpoint_every = o.checkpoint_every, .seed = o.seed};
 }
 
-dpar::patching_mode patching_mode_of(const std::string& s) { return dpar::parse_patching_mode(s); }
-
-std::vector<std::vector<float>> entropy_rows(const dpar::entropy_file& e) {
-  std::vector<std::vector<float>> rows;
-  for (std::int64_t i = 0; i < e.count(); ++i) rows.emplace_back(e.image(i).begin(), e.image(i).end());
-  return rows;
-}
-
-template <class B, class Model>
-void train_model(B& be, Model& model, const dpar_options& o, const vq::token_file& data,
-                 const dpar::entropy_file* ent, const dpar::patcher_config& pc, report& r) {
-  const fs::path out(o.out);
-  check(o.resume || !fs::exists(dpar::trainer_checkpoint_path(out)), "dpar train", out.string(),
-        " already holds a checkpoint: pass --resume to continue it or choose another --out");
-  dpar::train_config t{.steps = o.steps, .batch = o.batch, .lr = o.lr, .warmup = o.warmup, .cosine = o.cosine,
-                       .min_lr = 0.1 * o.lr, .clip = 1.0, .weight_decay = 0.05,
-                       .checkpoint_every = o.checkpoint_every, .seed = o.seed, .out_dir = out};
-  dpar::trainer<B, Model> trainer(model, data, t, ent, pc);
-  const std::int64_t resumed = trainer.resume(be);
-  std::cerr << "dpar train (" << o.model << "): " << model.layout().total() << " parameters, " << data.count()
-            << " images of " << data.grid_h << "x" << data.grid_w << " tokens over " << data.codebook_size
-            << " codes, backend " << B::name;
-  if (resumed > 0) std::cerr << ", resumed at step " << resumed;
-  std::cerr << "\n";
-  progress bar("train", o.steps);
-  bar.update(resumed);
-  trainer.run(be, [&](const dpar::train_step_log& s) {
-    char extra[64];
-    std::snprintf(extra, sizeof extra, "loss %.4f", s.loss);
-    bar.update(s.step, extra);
-  });
-  bar.finish();
-  const auto& h = trainer.history();
-  const std::int64_t tail = std::min<std::int64_t>(50, static_cast<std::int64_t>(h.size()));
-  double tail_loss = 0;
-  for (std::int64_t i = 0; i < tail; ++i) tail_loss += h[h.size() - 1 - static_cast<std::size_t>(i)].loss / static_cast<double>(tail);
-  r["parameters"] = model.layout().total();
-  r["steps"] = trainer.step();
-  r["resumed_at"] = resumed;
-  r["batch"] = o.batch;
-  r["images"] = data.count();
-  r["final_loss"] = h.back().loss;
-  r["mean_loss_last_50"] = tail_loss;
-  r["seconds"] = h.back().seconds;
-  r["train_flops"] = h.back().flops;
-  r["checkpoint"] = dpar::trainer_checkpoint_path(out).string();
-  r["loss_csv"] = (out / "loss.csv").string();
-  r["loss_png"] = (out / "loss.png").string();
-}
-
-nn::block_config block_of(const dpar_options& o) {
-  return {.dim = o.dim, .heads = o.heads, .ffn_hidden = o.ffn > 0 ? o.ffn : dpar::round_up_256_ffn(o.dim),
-          .norm_eps = 1e-5f};
+pipeline::ar_model_options model_options_of(const dpar_options& o) {
+  return {.dim = o.dim, .heads = o.heads, .ffn = o.ffn, .layers = o.layers, .encoder_layers = o.encoder_layers,
+          .global_layers = o.global_layers, .decoder_layers = o.decoder_layers, .classes = o.classes,
+          .positions = dpar::parse_global_position(o.positions)};
 }
 
 template <class B>
@@ -121,156 +72,86 @@ void run_train(const dpar_options& o) {
   report r;
   r["backend"] = std::string(B::name);
   r["model"] = o.model;
+  progress bar("train", o.steps);
+  const pipeline::training_hooks hooks{
+      .on_start = [&](std::int64_t resumed, std::int64_t parameters) {
+        std::cerr << "dpar train (" << o.model << "): " << parameters << " parameters, " << data.count() << " images of "
+                  << data.grid_h << "x" << data.grid_w << " tokens over " << data.codebook_size << " codes, backend "
+                  << B::name;
+        if (resumed > 0) std::cerr << ", resumed at step " << resumed;
+        std::cerr << "\n";
+        bar.update(resumed);
+      },
+      .on_step = [&](const dpar::train_step_log& s) {
+        char extra[64];
+        std::snprintf(extra, sizeof extra, "loss %.4f", s.loss);
+        bar.update(s.step, extra);
+      }};
+  pipeline::training_summary s;
   if (o.model == "baseline") {
-    dpar::llamagen_config c;
-    c.vocab = data.codebook_size;
-    c.classes = o.classes;
-    c.tokens = data.tokens_per_image();
-    c.row_width = data.grid_w;
-    c.layers = o.layers;
-    c.block = block_of(o);
-    c.token_dropout = c.label_dropout = c.block_dropout = static_cast<float>(o.dropout);
-    dpar::llamagen_model<B, float> model(c, o.seed);
-    train_model(be, model, o, data, nullptr, {}, r);
-    r.emit(o.json);
-    return;
-  }
-  dpar::patcher_config pc;
-  pc.mode = patching_mode_of(o.mode);
-  pc.max_patch_length = o.max_patch;
-  pc.row_width = static_cast<int>(data.grid_w);
-  pc.static_length = o.static_length;
-  std::unique_ptr<dpar::entropy_file> ent;
-  const bool needs_entropy = pc.mode == dpar::patching_mode::entropy || pc.mode == dpar::patching_mode::entropy_row_boundary;
-  if (needs_entropy) {
-    check(!o.entropy.empty(), "dpar train", "--mode ", o.mode, " needs --entropy (from 'patchzoo entropy compute')");
-    ent = std::make_unique<dpar::entropy_file>(dpar::read_entropy_file(o.entropy));
-    dpar::check_entropy_matches(*ent, data, o.entropy);
-    const auto rows = entropy_rows(*ent);
-    pc.threshold = o.threshold >= 0 ? o.threshold : dpar::find_threshold(pc, rows, data.tokens_per_image(), o.target);
-    r["mean_patch_length"] = dpar::mean_patch_length(pc, rows, data.tokens_per_image());
-  }
-  r["patcher"] = {{"mode", dpar::mode_name(pc.mode)}, {"threshold", pc.threshold}, {"max_patch_length", pc.max_patch_length}};
-  dpar::dpar_config c;
-  c.vocab = data.codebook_size;
-  c.classes = o.classes;
-  c.tokens = data.tokens_per_image();
-  c.row_width = data.grid_w;
-  c.encoder_layers = o.encoder_layers;
-  c.global_layers = o.global_layers;
-  c.decoder_layers = o.decoder_layers;
-  c.block = block_of(o);
-  c.positions = dpar::parse_global_position(o.positions);
-  c.token_dropout = c.label_dropout = c.global_dropout = static_cast<float>(o.dropout);
-  dpar::dpar_model<B, float> model(c, o.seed);
-  train_model(be, model, o, data, ent.get(), pc, r);
-  r.emit(o.json);
-}
-
-// "0-9", "3", "1,4,7" or "0-2,5".
-std::vector<std::int32_t> parse_classes(const std::string& text, std::int64_t classes) {
-  std::vector<std::int32_t> out;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
-    const std::string part = text.substr(at, comma - at);
-    const std::size_t dash = part.find('-');
-    int lo = -1, hi = -1;
-    try {
-      lo = std::stoi(part.substr(0, dash));
-      hi = dash == std::string::npos ? lo : std::stoi(part.substr(dash + 1));
-    } catch (const std::exception&) {
-      lo = -1;
+    s = pipeline::train_baseline(be, data, model_options_of(o), recipe_of(o), o.out, o.resume, hooks);
+  } else {
+    const pipeline::patcher_options po{.mode = dpar::parse_patching_mode(o.mode), .threshold = o.threshold,
+                                       .target = o.target, .max_patch = o.max_patch, .static_length = o.static_length};
+    std::unique_ptr<dpar::entropy_file> ent;
+    if (pipeline::uses_entropy(po.mode)) {
+      check(!o.entropy.empty(), "dpar train", "--mode ", o.mode, " needs --entropy (from 'patchzoo entropy compute')");
+      ent = std::make_unique<dpar::entropy_file>(dpar::read_entropy_file(o.entropy));
+      dpar::check_entropy_matches(*ent, data, o.entropy);
     }
-    check(lo >= 0 && hi >= lo && hi < classes, "dpar sample", "--classes part '", part,
-          "' is not a class or range of classes in [0, ", classes, ")");
-    for (int c = lo; c <= hi; ++c) out.push_back(c);
-    at = comma + 1;
+    const auto p = pipeline::make_patcher(data, ent.get(), po);
+    r["mean_patch_length"] = p.mean_length;
+    r["patcher"] = {{"mode", dpar::mode_name(p.patcher.mode)}, {"threshold", p.patcher.threshold},
+                    {"max_patch_length", p.patcher.max_patch_length}};
+    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), recipe_of(o), o.out, o.resume, hooks);
   }
-  return out;
+  bar.finish();
+  const auto summary = s.json();
+  for (const auto& [key, value] : summary.items()) r[key] = value;
+  r.emit(o.json);
 }
 
 template <class B>
 void run_sample(const dpar_options& o) {
   B be;
   const auto meta = dpar::read_checkpoint_metadata(o.checkpoint);
-  const auto kind = dpar::parse_model_kind(dpar::metadata_detail::field(meta, "model.kind"));
-  check(kind != dpar::model_kind::entropy, "dpar sample", o.checkpoint,
-        " holds the unconditional entropy model; sample from a baseline or DPAR checkpoint");
   auto tok = vq::load_tokenizer(be, o.tokenizer);
   const std::int64_t codebook = tok->config().codebook_size;
   const std::int64_t classes = dpar::metadata_detail::int_field(meta, "model.classes");
-  const auto chosen = parse_classes(o.class_list, classes);
-  std::vector<std::int32_t> labels;
-  for (const auto c : chosen)
-    for (std::int64_t k = 0; k < o.per_class; ++k) labels.push_back(c);
-  const auto n = static_cast<std::int64_t>(labels.size());
+  const auto chosen = pipeline::parse_classes(o.class_list, classes);
+  const auto labels = pipeline::class_labels(chosen, o.per_class);
   const dpar::sampling_config sc{.cfg_scale = o.cfg, .temperature = o.temperature, .top_k = o.top_k, .top_p = o.top_p,
                                  .seed = o.seed};
+  progress bar("sample", dpar::metadata_detail::int_field(meta, "model.tokens"), {.unit = "token"});
+  const auto s = pipeline::sample_checkpoint(be, o.checkpoint, o.entropy_model, labels, sc, codebook,
+                                             {.threshold = o.sample_threshold, .max_patch = o.sample_max_patch},
+                                             [&](std::int64_t step) { bar.update(step); });
+  bar.finish();
   report r;
   r["backend"] = std::string(B::name);
-  r["model"] = dpar::kind_name(kind);
-  const std::int64_t t_img = dpar::metadata_detail::int_field(meta, "model.tokens");
-  const std::int64_t grid_w = dpar::metadata_detail::int_field(meta, "model.row_width");
-  progress bar("sample", t_img, {.unit = "token"});
-  const auto start = std::chrono::steady_clock::now();
-  dpar::token_rows samples;
-  if (kind == dpar::model_kind::baseline) {
-    auto model = dpar::load_llamagen(be, o.checkpoint);
-    dpar::baseline_stepper<B> stepper(*model, labels, dpar::is_guided(sc));
-    samples = dpar::sample_tokens(be, stepper, n, std::min(codebook, model->config().vocab), sc,
-                                  [&](std::int64_t s) { bar.update(s); });
-    r["global_steps_per_image"] = t_img;
+  r["model"] = dpar::kind_name(s.kind);
+  if (s.kind == dpar::model_kind::dpar) {
+    r["threshold"] = s.threshold;
+    r["max_patch_length"] = s.max_patch_length;
+    r["global_steps_per_image"] = s.global_steps_per_image;
+    r["mean_patch_length"] = s.mean_patch_length;
   } else {
-    dpar::patcher_config pc;
-    auto model = dpar::load_dpar(be, o.checkpoint, pc);
-    if (o.sample_threshold >= 0) pc.threshold = o.sample_threshold;  // larger patches at inference (digest 1.11)
-    std::unique_ptr<dpar::llamagen_model<B, float>> ent;
-    if (!o.entropy_model.empty()) ent = dpar::load_llamagen(be, o.entropy_model);
-    dpar::dpar_stepper<B> stepper(*model, ent.get(), pc, labels, dpar::is_guided(sc));
-    samples = dpar::sample_tokens(be, stepper, n, std::min(codebook, model->config().vocab), sc,
-                                  [&](std::int64_t s) { bar.update(s); });
-    double patches = 0;
-    for (const auto& len : stepper.lengths()) patches += static_cast<double>(len.size());
-    r["threshold"] = pc.threshold;
-    r["global_steps_per_image"] = patches / static_cast<double>(n);
-    r["mean_patch_length"] = static_cast<double>(t_img) * static_cast<double>(n) / patches;
+    r["global_steps_per_image"] = s.global_steps_per_image;
   }
-  bar.finish();
-  const double seconds = seconds_since(start);
-  const std::int64_t grid_h = t_img / grid_w;
-  tensor<std::int32_t> codes(shape_t{n, grid_h, grid_w});
-  for (std::int64_t i = 0; i < n; ++i)
-    std::copy(samples[static_cast<std::size_t>(i)].begin(), samples[static_cast<std::size_t>(i)].end(),
-              codes.data() + i * t_img);
-  const auto images = tok->decode(be, codes);
-  image::grid_options g;
-  g.rows = static_cast<std::int64_t>(chosen.size());
-  g.cols = o.per_class;
-  g.scale = 2;
-  g.lo = -1.0;
-  g.hi = 1.0;
-  for (const auto c : chosen)
-    g.row_labels.push_back(classes == 10 ? data::fashion_mnist_classes[static_cast<std::size_t>(c)] : std::to_string(c));
-  image::write_png(o.out, image::image_grid(images.cview(), g));
+  const auto images = pipeline::decode_tokens(be, *tok, s.tokens, s.grid_h, s.grid_w);
+  pipeline::write_class_grid(o.out, images, chosen, o.per_class, classes);
   if (!o.tokens_out.empty()) {
-    vq::token_file f;
-    f.grid_h = grid_h;
-    f.grid_w = grid_w;
-    f.codebook_size = codebook;
-    for (std::int64_t i = 0; i < codes.numel(); ++i) f.tokens.push_back(static_cast<std::uint16_t>(codes[i]));
-    for (const auto l : labels) f.labels.push_back(static_cast<std::uint8_t>(l));
-    vq::write_token_file(o.tokens_out, f);
+    vq::write_token_file(o.tokens_out, pipeline::samples_token_file(s, codebook));
     r["tokens_file"] = o.tokens_out;
   }
-  r["images"] = n;
+  r["images"] = static_cast<std::int64_t>(labels.size());
   r["cfg_scale"] = o.cfg;
   r["temperature"] = o.temperature;
   r["top_k"] = o.top_k;
   r["top_p"] = o.top_p;
   r["seed"] = o.seed;
-  r["seconds"] = seconds;
-  r["images_per_second"] = static_cast<double>(n) / seconds;
+  r["seconds"] = s.seconds;
+  r["images_per_second"] = static_cast<double>(labels.size()) / s.seconds;
   r["png"] = o.out;
   r.emit(o.json);
 }
@@ -374,6 +255,8 @@ void register_dpar(CLI::App& app) {
   sample->add_option("--top-k", o->top_k, "keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
   sample->add_option("--top-p", o->top_p, "nucleus mass (1: off)")->check(CLI::Range(1e-9, 1.0));
   sample->add_option("--threshold", o->sample_threshold, "override theta at sampling time (DPAR)");
+  sample->add_option("--max-patch", o->sample_max_patch, "override P_max at sampling time (DPAR; 0: no cap)")
+      ->check(CLI::NonNegativeNumber);
   sample->add_option("--seed", o->seed, "sampling seed");
   sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
   sample->add_option("--out", o->out, "output PNG")->required();

@@ -15,15 +15,12 @@
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
-#include "patchzoo/data/transforms.hpp"
-#include "patchzoo/image/grid.hpp"
-#include "patchzoo/image/plot.hpp"
 #include "patchzoo/image/png.hpp"
+#include "patchzoo/pipeline/tokenizer_step.hpp"
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/token_file.hpp"
 #include "patchzoo/vq/vq_metrics.hpp"
-#include "patchzoo/vq/vq_trainer.hpp"
 #include "backend_choice.hpp"
 #include "subcommands.hpp"
 
@@ -54,95 +51,66 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// The split at the model's input size: padded (grid 16) or bicubic-resized (grid 24).
 data::image_dataset load_split(const tokenizer_options& o, const std::string& split, std::int64_t limit) {
-  auto both = data::load_fashion_mnist(o.data);
-  auto& ds = split == "train" ? both.train : both.test;
-  if (limit > 0 && limit < ds.size()) {
-    std::vector<std::int64_t> first(static_cast<std::size_t>(limit));
-    std::iota(first.begin(), first.end(), 0);
-    ds = ds.subset(first);
-  }
-  return o.grid == 16 ? data::pad_images(ds, 32) : data::resize_images_bicubic(ds, 48);
-}
-
-// The grid a checkpoint was trained for, from its metadata.
-int checkpoint_grid(const fs::path& dir) {
-  const safetensors_reader r(vq::checkpoint_path(dir));
-  return static_cast<int>(vq::metadata_int(r.path(), r.metadata(), "data.grid"));
-}
-
-void write_loss_plot(const fs::path& path, const std::vector<vq::vq_step_log>& history) {
-  image::line_plot p{"VQ tokenizer training", "step", "loss", {{"recon mse", {}, {}}, {"codebook loss", {}, {}}}};
-  for (const auto& h : history) {
-    p.series[0].x.push_back(static_cast<double>(h.step));
-    p.series[0].y.push_back(h.recon_mse);
-    p.series[1].x.push_back(static_cast<double>(h.step));
-    p.series[1].y.push_back(h.quantizer_loss);
-  }
-  image::write_plot_png(path, p);
+  return pipeline::load_tokenizer_images(o.data, split, limit, o.grid);
 }
 
 template <class B>
 void run_train(const tokenizer_options& o) {
   B be;
-  auto cfg = o.model;
-  cfg.mode = vq::parse_mode(o.mode);
+  pipeline::tokenizer_train_config cfg;
+  cfg.grid = o.grid;
+  cfg.model = o.model;
+  cfg.model.mode = vq::parse_mode(o.mode);
+  cfg.train.steps = o.steps;
+  cfg.train.batch = o.batch;
+  cfg.train.lr = o.lr;
+  cfg.train.warmup = o.warmup;
+  cfg.train.checkpoint_every = o.checkpoint_every;
+  cfg.train.seed = o.seed;
+  cfg.train.out_dir = o.out;
   const auto ds = load_split(o, "train", o.train_images);
-  vq::vq_tokenizer<B, float> model(cfg, o.seed);
-  vq::vq_train_config t;
-  t.steps = o.steps;
-  t.batch = o.batch;
-  t.lr = o.lr;
-  t.warmup = o.warmup;
-  t.checkpoint_every = o.checkpoint_every;
-  t.seed = o.seed;
-  t.out_dir = o.out;
-  vq::vq_trainer<B> trainer(model, ds, t);
-  trainer.set_metadata("data.grid", std::to_string(o.grid));
-  const std::int64_t resumed = trainer.resume(be);
-  std::cerr << "tokenizer: " << model.layout().total() << " parameters, " << ds.size() << " training images "
-            << ds.rows << "x" << ds.cols << " -> " << o.grid << "x" << o.grid << " tokens, codebook "
-            << cfg.codebook_size << " x " << cfg.code_dim << " (" << o.mode << "), backend " << B::name;
-  if (resumed > 0) std::cerr << ", resumed at step " << resumed;
-  std::cerr << "\n";
-
   progress bar("train", o.steps);
-  bar.update(resumed);
-  const auto start = std::chrono::steady_clock::now();
-  trainer.run(be, [&](const vq::vq_step_log& s) {
+  pipeline::tokenizer_hooks hooks;
+  hooks.on_start = [&](std::int64_t resumed, std::int64_t parameters) {
+    std::cerr << "tokenizer: " << parameters << " parameters, " << ds.size() << " training images " << ds.rows << "x"
+              << ds.cols << " -> " << o.grid << "x" << o.grid << " tokens, codebook " << cfg.model.codebook_size
+              << " x " << cfg.model.code_dim << " (" << o.mode << "), backend " << B::name;
+    if (resumed > 0) std::cerr << ", resumed at step " << resumed;
+    std::cerr << "\n";
+    bar.update(resumed);
+  };
+  hooks.on_step = [&](const vq::vq_step_log& s) {
     char extra[96];
     std::snprintf(extra, sizeof extra, "mse %.4f vq %.4f ppl %.0f", s.recon_mse, s.quantizer_loss, s.perplexity);
     bar.update(s.step, extra);
-  });
+  };
+  const auto t = pipeline::train_tokenizer(be, ds, cfg, hooks);
   bar.finish();
-  const double seconds = seconds_since(start);
-  write_loss_plot(fs::path(o.out) / "loss.png", trainer.history());
 
-  const auto& last = trainer.history().back();
   report r;
   r["backend"] = std::string(B::name);
-  r["parameters"] = model.layout().total();
-  r["steps"] = trainer.step();
-  r["resumed_at"] = resumed;
+  r["parameters"] = t.parameters;
+  r["steps"] = t.steps;
+  r["resumed_at"] = t.resumed_at;
   r["batch"] = o.batch;
-  r["train_images"] = ds.size();
-  r["final_recon_mse"] = last.recon_mse;
-  r["final_codebook_loss"] = last.quantizer_loss;
-  r["batch_perplexity"] = last.perplexity;
-  r["batch_codebook_usage"] = last.usage;
-  r["seconds"] = seconds;
-  r["images_per_second"] = static_cast<double>(trainer.step() - resumed) * static_cast<double>(o.batch) / seconds;
-  r["checkpoint"] = vq::checkpoint_path(o.out).string();
-  r["loss_csv"] = (fs::path(o.out) / "loss.csv").string();
-  r["loss_png"] = (fs::path(o.out) / "loss.png").string();
+  r["train_images"] = t.images;
+  r["final_recon_mse"] = t.last.recon_mse;
+  r["final_codebook_loss"] = t.last.quantizer_loss;
+  r["batch_perplexity"] = t.last.perplexity;
+  r["batch_codebook_usage"] = t.last.usage;
+  r["seconds"] = t.seconds;
+  r["images_per_second"] = t.images_per_second;
+  r["checkpoint"] = t.checkpoint.string();
+  r["loss_csv"] = t.loss_csv.string();
+  r["loss_png"] = t.loss_png.string();
   r.emit(o.json);
 }
 
 template <class B>
 void run_eval(tokenizer_options o) {
   B be;
-  o.grid = checkpoint_grid(o.out);
+  o.grid = pipeline::tokenizer_grid(o.out);
   auto model = vq::load_tokenizer(be, o.out);
   const auto ds = load_split(o, o.split, o.images);
   progress bar("eval", ds.size(), {.unit = "img"});
@@ -165,24 +133,12 @@ void run_eval(tokenizer_options o) {
 template <class B>
 void run_encode(tokenizer_options o) {
   B be;
-  o.grid = checkpoint_grid(o.out);
+  o.grid = pipeline::tokenizer_grid(o.out);
   auto model = vq::load_tokenizer(be, o.out);
   const auto ds = load_split(o, o.split, o.images);
-  vq::token_file f;
-  f.grid_h = f.grid_w = o.grid;
-  f.codebook_size = model->config().codebook_size;
-  f.labels = ds.labels;
-  f.tokens.reserve(static_cast<std::size_t>(ds.size() * o.grid * o.grid));
   progress bar("encode", ds.size(), {.unit = "img"});
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::int64_t> indices;
-  for (std::int64_t begin = 0; begin < ds.size(); begin += 256) {
-    indices.resize(static_cast<std::size_t>(std::min<std::int64_t>(256, ds.size() - begin)));
-    std::iota(indices.begin(), indices.end(), begin);
-    const auto codes = model->encode(be, data::make_batch(ds, indices, data::pixel_range::minus_one_one).images);
-    for (std::int64_t i = 0; i < codes.numel(); ++i) f.tokens.push_back(static_cast<std::uint16_t>(codes[i]));
-    bar.update(begin + static_cast<std::int64_t>(indices.size()));
-  }
+  const auto f = pipeline::encode_images(be, *model, ds, [&](std::int64_t done) { bar.update(done); });
   bar.finish();
   const fs::path path = o.tokens.empty() ? fs::path(o.out) / (o.split + ".pztok") : fs::path(o.tokens);
   vq::write_token_file(path, f);
@@ -202,16 +158,16 @@ void run_encode(tokenizer_options o) {
 template <class B>
 void run_decode(tokenizer_options o) {
   B be;
-  o.grid = checkpoint_grid(o.out);
+  o.grid = pipeline::tokenizer_grid(o.out);
   auto model = vq::load_tokenizer(be, o.out);
   const std::int64_t count = o.images > 0 ? o.images : 16;
   const auto ds = load_split(o, o.split, count);
   std::vector<std::int64_t> indices(static_cast<std::size_t>(ds.size()));
   std::iota(indices.begin(), indices.end(), 0);
   const auto batch = data::make_batch(ds, indices, data::pixel_range::minus_one_one);
-  tensor<std::int32_t> codes;
+  tensor<float> recon;
   if (o.tokens.empty()) {
-    codes = model->encode(be, batch.images);
+    recon = model->reconstruct(be, batch.images);
   } else {
     const auto f = vq::read_token_file(o.tokens);
     check(f.grid_h == o.grid && f.grid_w == o.grid && f.codebook_size == model->config().codebook_size &&
@@ -219,30 +175,10 @@ void run_decode(tokenizer_options o) {
           "tokenizer decode", o.tokens, " holds ", f.count(), " grids of ", f.grid_h, "x", f.grid_w, " over ",
           f.codebook_size, " codes; the checkpoint needs ", ds.size(), " grids of ", o.grid, "x", o.grid, " over ",
           model->config().codebook_size);
-    codes = tensor<std::int32_t>(shape_t{ds.size(), o.grid, o.grid});
-    for (std::int64_t i = 0; i < codes.numel(); ++i) codes[i] = f.tokens[static_cast<std::size_t>(i)];
+    recon = pipeline::decode_tokens(be, *model, pipeline::token_rows_of(f, ds.size()), o.grid, o.grid);
   }
-  const auto recon = model->decode(be, codes);
-  const std::int64_t cols = 8, pix = ds.pixels_per_image();
-  std::vector<const float*> cells;
-  std::vector<std::string> row_labels;
-  for (std::int64_t begin = 0; begin < ds.size(); begin += cols) {
-    const std::int64_t n = std::min(cols, ds.size() - begin);
-    for (int which = 0; which < 2; ++which) {
-      const float* base = which == 0 ? batch.images.data() : recon.data();
-      for (std::int64_t c = 0; c < cols; ++c) cells.push_back(c < n ? base + (begin + c) * pix : nullptr);
-      row_labels.push_back(which == 0 ? "orig" : "recon");
-    }
-  }
-  image::grid_options g;
-  g.rows = static_cast<std::int64_t>(row_labels.size());
-  g.cols = cols;
-  g.scale = 2;
-  g.lo = -1.0;
-  g.hi = 1.0;
-  g.row_labels = row_labels;
   const fs::path path = o.png.empty() ? fs::path(o.out) / "reconstructions.png" : fs::path(o.png);
-  image::write_png(path, image::image_grid(cells, ds.rows, ds.cols, g));
+  image::write_png(path, pipeline::reconstruction_grid(batch.images, recon, 8));
   report r;
   r["images"] = ds.size();
   r["source"] = o.tokens.empty() ? std::string("encoded now") : o.tokens;
