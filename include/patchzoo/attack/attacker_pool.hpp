@@ -13,7 +13,6 @@
 //   attacker_split make_attacker_split(const attacker_split_config&);
 //   labelled_images load_images(const data::fashion_mnist&, const std::vector<image_ref>&, count = all);
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "patchzoo/core/error.hpp"
