@@ -112,19 +112,6 @@ class dpar_incremental_decoder {
     return upload(be, tensor<std::int32_t>(shape_t{static_cast<std::int64_t>(v.size())}, v));
   }
 
-  // RoPE rows `row` of `table` for n tokens, and their key ranges [begin, end) in a shared cache.
-  static nn::token_layout<B, T> layout_rows(B& be, const nn::rope_table<T>& table, const std::vector<std::int64_t>& rows,
-                                            const std::vector<std::int32_t>& ranges) {
-    const std::int64_t n = static_cast<std::int64_t>(rows.size()), pairs = table.cos.dim(1);
-    tensor<T> cos(shape_t{n, pairs}), sin(shape_t{n, pairs});
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t r = rows[static_cast<std::size_t>(i)];
-      std::copy_n(table.cos.data() + r * pairs, pairs, cos.data() + i * pairs);
-      std::copy_n(table.sin.data() + r * pairs, pairs, sin.data() + i * pairs);
-    }
-    return {upload(be, cos), upload(be, sin), upload(be, tensor<std::int32_t>(shape_t{n, 2}, ranges))};
-  }
-
   // Feeds x_{t-1} of every image at encoder position t - 1; the block outputs land in enc_states_.
   void encoder_step(B& be, const std::vector<std::int32_t>& previous) {
     const auto& p = model_.params();
@@ -138,7 +125,7 @@ class dpar_incremental_decoder {
       ranges.push_back(static_cast<std::int32_t>(i * inputs));
       ranges.push_back(static_cast<std::int32_t>(i * inputs + q + 1));
     }
-    const auto where = layout_rows(be, model_.encoder_rope(), rope_rows, ranges);
+    const auto where = token_layout_at(be, model_.encoder_rope(), rope_rows, ranges);
     const_view<T> x = enc_input_.cview();
     for (std::int64_t l = 0; l < model_.encoder().layers(); ++l) {
       auto& cache = enc_caches_[static_cast<std::size_t>(l)];
@@ -183,7 +170,6 @@ class dpar_incremental_decoder {
     const int hd = static_cast<int>(c_.head_dim()), w = static_cast<int>(cfg.row_width);
     std::vector<std::int64_t> sequences, cache_rows;
     std::vector<std::int32_t> sources, ranges;
-    tensor<T> cos, sin;
     std::vector<const nn::rope_table<T>*> parts;
     std::vector<nn::rope_table<T>> slot_rows;
     for (std::int64_t half = 0; half < sequences_ / images_; ++half)
@@ -255,7 +241,7 @@ class dpar_incremental_decoder {
     const auto source_ids = upload_ints(be, sources);
     embedding_forward(be, dec_stream_[0].view(), source_ids.cview(),
                       t_ == 0 ? const_view<T>(p[dec.start_index()]) : enc_states_.back().cview());
-    const auto where = layout_rows(be, model_.decoder_rope(), rope_rows, ranges);
+    const auto where = token_layout_at(be, model_.decoder_rope(), rope_rows, ranges);
     const T eps = static_cast<T>(c_.norm_eps);
     for (std::int64_t l = 0; l < dec.layers(); ++l) {
       rmsnorm_forward(be, copy_normed_.view(), copy_rstd_.view(), g_current_.cview(), p[dec.copy_norm_index(l)], eps);

@@ -181,18 +181,14 @@ class llamagen_model {
       check(tokens[i] >= 0 && tokens[i] < cfg_.vocab, op, "token ", tokens[i], " at position ", i,
             " is out of range [0, ", cfg_.vocab, ")");
     prepare(n);
-    const std::int64_t pairs = image_rope_.cos.dim(1);
-    tensor<T> cos(shape_t{n, pairs}), sin(shape_t{n, pairs});
-    tensor<std::int32_t> ranges(shape_t{n, 2});
+    std::vector<std::int64_t> rows;
+    std::vector<std::int32_t> ranges;
     for (std::int64_t i = 0; i < n; ++i) {
-      for (std::int64_t k = 0; k < pairs; ++k) {
-        cos[i * pairs + k] = image_rope_.cos[(start + i) * pairs + k];
-        sin[i * pairs + k] = image_rope_.sin[(start + i) * pairs + k];
-      }
-      ranges[2 * i] = 0;
-      ranges[2 * i + 1] = static_cast<std::int32_t>(start + i + 1);
+      rows.push_back(start + i);
+      ranges.push_back(0);
+      ranges.push_back(static_cast<std::int32_t>(start + i + 1));
     }
-    where_ = {upload(be, cos), upload(be, sin), upload(be, ranges)};
+    where_ = token_layout_at(be, image_rope_, rows, ranges);
     const auto& p = std::as_const(params_);
     const std::int64_t first_token = class_slot ? 1 : 0;
     if (class_slot) {
@@ -250,18 +246,14 @@ class llamagen_model {
       check(tokens[i] >= 0 && tokens[i] < cfg_.vocab, op, "token ", tokens[i], " of sequence ", i,
             " is out of range [0, ", cfg_.vocab, ")");
     prepare(n);
-    const std::int64_t pairs = image_rope_.cos.dim(1);
-    tensor<T> cos(shape_t{n, pairs}), sin(shape_t{n, pairs});
-    tensor<std::int32_t> ranges(shape_t{n, 2});
-    std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(n), pos), cache_rows;
+    std::vector<std::int32_t> ranges;
     for (std::int64_t i = 0; i < n; ++i) {
-      std::copy_n(image_rope_.cos.data() + pos * pairs, pairs, cos.data() + i * pairs);
-      std::copy_n(image_rope_.sin.data() + pos * pairs, pairs, sin.data() + i * pairs);
-      rows[static_cast<std::size_t>(i)] = i * slots + pos;
-      ranges[2 * i] = static_cast<std::int32_t>(i * slots);
-      ranges[2 * i + 1] = static_cast<std::int32_t>(i * slots + pos + 1);
+      cache_rows.push_back(i * slots + pos);
+      ranges.push_back(static_cast<std::int32_t>(i * slots));
+      ranges.push_back(static_cast<std::int32_t>(i * slots + pos + 1));
     }
-    where_ = {upload(be, cos), upload(be, sin), upload(be, ranges)};
+    where_ = token_layout_at(be, image_rope_, rows, ranges);
     const auto& p = std::as_const(params_);
     if (class_slot) {
       labels_ = upload_ints(be, state.labels);
@@ -273,7 +265,7 @@ class llamagen_model {
     noise_ = {};
     std::vector<nn::block_kv_cache<B, T>*> caches;
     for (auto& c : state.caches) {
-      c.write_rows = rows;
+      c.write_rows = cache_rows;
       caches.push_back(&c);
     }
     run_blocks(be, &caches);

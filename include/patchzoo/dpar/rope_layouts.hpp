@@ -5,12 +5,15 @@
 //    three position layouts of the reference code (1-D slot index, dynamic 3-d, dynamic 4-d).
 // The class slot and the decoder's start slot get an all-zero row (cos = sin = 0, not the identity), a
 // LlamaGen quirk the reference code inherits: q and k are zeroed there in every layer.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/dpar/patcher.hpp"
+#include "patchzoo/nn/llama_block.hpp"
 #include "patchzoo/nn/rope_table.hpp"
 
 namespace patchzoo::dpar {
@@ -104,6 +107,24 @@ nn::rope_table<T> rope_global_slots(global_position layout, const std::vector<st
     }
   }
   return t;
+}
+
+// Where n tokens sit during incremental decoding, in backend memory: RoPE row rows[i] of table for token i,
+// and its key range [ranges[2i], ranges[2i+1]) in the KV cache.
+template <backend B, real T>
+nn::token_layout<B, T> token_layout_at(B& be, const nn::rope_table<T>& table, const std::vector<std::int64_t>& rows,
+                                       const std::vector<std::int32_t>& ranges) {
+  const std::int64_t n = static_cast<std::int64_t>(rows.size()), pairs = table.cos.dim(1);
+  check(static_cast<std::int64_t>(ranges.size()) == 2 * n, "token_layout_at", ranges.size(), " range bounds for ", n,
+        " tokens");
+  tensor<T> cos(shape_t{n, pairs}), sin(shape_t{n, pairs});
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t r = rows[static_cast<std::size_t>(i)];
+    check(r >= 0 && r < table.cos.dim(0), "token_layout_at", "RoPE row ", r, " is outside the table's ", table.cos.dim(0));
+    std::copy_n(table.cos.data() + r * pairs, pairs, cos.data() + i * pairs);
+    std::copy_n(table.sin.data() + r * pairs, pairs, sin.data() + i * pairs);
+  }
+  return {upload(be, cos), upload(be, sin), upload(be, tensor<std::int32_t>(shape_t{n, 2}, ranges))};
 }
 
 }  // namespace patchzoo::dpar
