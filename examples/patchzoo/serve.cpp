@@ -1,6 +1,7 @@
 // `patchzoo serve --zoo DIR`: the model-less inference server. Clients name the task and state their
 // accuracy/latency needs on the Open Inference Protocol; the server picks a Pareto-optimal model of the
-// zoo and never tells which. Runs until SIGINT or SIGTERM, then prints what it served.
+// zoo and never tells which; --defense makes that choice a randomised PSML defense (docs/serving.md,
+// "Defenses"). Runs until SIGINT or SIGTERM, then prints what it served.
 #include <signal.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "patchzoo/psml/defense_config.hpp"
 #include "patchzoo/serve/inference_server.hpp"
 #include "patchzoo/serve/zoo_executor.hpp"
 #include "patchzoo/util/report.hpp"
@@ -32,6 +34,8 @@ struct serve_options {
   std::string output = "probabilities";
   std::string policy = "uniform";
   std::string latency_metric = "p50";
+  std::string defense = "none";
+  std::string granularity = "per-request";
   std::string admin_token;
   std::string request_log;
   std::uint64_t seed = 0;
@@ -51,6 +55,8 @@ void run_serve(const serve_options& o) {
   config.policy = psml::parse_selection_policy(o.policy);
   config.routing.metric = psml::parse_latency_metric(o.latency_metric);
   config.routing.seed = o.seed;
+  config.routing.granularity = psml::parse_selection_granularity(o.granularity);
+  config.defense = psml::parse_defense_config(o.defense);
   config.admin_token = o.admin_token;
   config.request_log = o.request_log;
 
@@ -64,7 +70,8 @@ void run_serve(const serve_options& o) {
   serve::inference_server server(config, serve::zoo_loader<zoo::model_zoo>(o.zoo));
   server.start();
   std::cerr << "patchzoo serve: task '" << config.task << "' on http://" << config.host << ":" << server.port()
-            << " (policy " << o.policy << ", " << o.workers << " workers, max batch " << o.max_batch << ", queue delay "
+            << " (policy " << o.policy << ", defense " << psml::describe(config.defense) << ", " << o.granularity
+            << " selection, " << o.workers << " workers, max batch " << o.max_batch << ", queue delay "
             << o.max_queue_delay_ms << " ms, admin " << (o.admin_token.empty() ? "off" : "on") << ")" << std::endl;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -75,6 +82,8 @@ void run_serve(const serve_options& o) {
   report r;
   r["task"] = config.task;
   r["port"] = server.port();
+  r["defense"] = psml::describe(config.defense);
+  r["granularity"] = o.granularity;
   r["signal"] = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
   r["shutdown_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopping).count();
   std::uint64_t requests = 0, images = 0, batches = 0;
@@ -107,6 +116,20 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--output", o->output, "Response tensor")->capture_default_str()->check(CLI::IsMember({"probabilities", "top1"}));
   cmd->add_option("--policy", o->policy, "Choice inside the feasible set")
       ->capture_default_str()->check(CLI::IsMember({"uniform", "min-latency", "max-accuracy", "infaas-like"}));
+  cmd->add_option("--defense", o->defense,
+                  "Selection defense: none | exponential:score=l1|goodput|quantile,epsilon=E,sensitivity=S | "
+                  "permute-and-flip:... | noisy-spec:noise=laplace|gaussian,accuracy=A,latency=MS,never-looser=1|0")
+      ->capture_default_str()
+      ->check([](const std::string& spec) {
+        try {
+          psml::parse_defense_config(spec);
+          return std::string();
+        } catch (const error& e) {
+          return std::string(e.what());
+        }
+      });
+  cmd->add_option("--granularity", o->granularity, "Choose a model once per request or once per input image")
+      ->capture_default_str()->check(CLI::IsMember({"per-request", "per-input"}));
   cmd->add_option("--latency-metric", o->latency_metric, "Profiled latency the router compares")
       ->capture_default_str()->check(CLI::IsMember({"p50", "p99"}));
   cmd->add_option("--admin-token", o->admin_token, "Enables the /v2/admin endpoints behind 'Authorization: Bearer <token>'")
