@@ -59,6 +59,7 @@ struct extraction_row {
   std::int64_t budget_queries = 0, queries = 0, kept = 0;
   double accuracy = 0, fidelity = 0;  // of the surrogate on the evaluation images
   double victim_share = 0;            // share of answered images the victim served (ground truth)
+  std::string part = "modes";         // "modes" (E1) or "sweep" (E2)
 };
 
 struct fingerprint_row {
@@ -69,6 +70,7 @@ struct fingerprint_row {
   std::int64_t models_found = 0, census_signatures = 0, queries = 0;
   bool verified = false, found_victim = false;  // found_victim: the trigger's signature is the true victim's
   double trigger_accuracy = 0, trigger_latency_ms = 0;
+  std::string part = "modes";  // "modes": the undefended fingerprint the attacks use; "sweep": under a defense
 };
 
 struct goodput_row {
@@ -193,11 +195,12 @@ class attack_experiment {
           // Under heavy noise the walk may find nothing at all: the fingerprint failed outright.
           out.fingerprints.push_back({seed, sv.rank, sv.id, psml::describe(p.defense), p.family, p.level});
         }
+        out.fingerprints.back().part = "sweep";
       }
       for (auto [mode, granularity] : {std::pair{attack_mode::fingerprint, psml::selection_granularity::per_request},
                                        std::pair{attack_mode::fingerprint_filter, psml::selection_granularity::per_request},
                                        std::pair{attack_mode::fingerprint_filter, psml::selection_granularity::per_input}})
-        out.extraction.push_back(extract(seed, sv, mode, budget, p, granularity, d));
+        out.extraction.push_back(extract(seed, sv, mode, budget, p, granularity, d)), out.extraction.back().part = "sweep";
     }
   }
 

@@ -43,7 +43,7 @@ class http_target final : public attack_target {
     s.routing = routing_for(c);
     s.admin_token = token();
     s.batching.max_queue_delay = std::chrono::microseconds(0);  // one sequential client: waiting only adds latency
-    s.make_mechanism = [d = c.defense, p = c.policy] { return psml::make_mechanism(d, p); };
+    s.defense = c.defense;
     return s;
   }
 
