@@ -22,6 +22,7 @@
 #include "patchzoo/attack/attacker_pool.hpp"
 #include "patchzoo/attack/fingerprinter.hpp"
 #include "patchzoo/attack/surrogate_training.hpp"
+#include "patchzoo/core/rng.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
 
 namespace patchzoo::attack {
@@ -261,9 +262,10 @@ class attack_experiment {
     return row;
   }
 
-  // Goodput of the defended router on a fixed random workload around the front: accuracy floors from a
-  // little below the least accurate front model to the most accurate, latency ceilings log-uniform from
-  // half the fastest to twice the slowest.
+  // Goodput of the defended router on a fixed random workload of feasible specs (psml.md 4.4): accuracy
+  // floors from a little below the least accurate front model to the most accurate, latency ceilings
+  // log-uniform from half the fastest to twice the slowest, infeasible draws redrawn, so the undefended
+  // server scores exactly 1 and every miss is the defense's.
   goodput_row measure_goodput(std::uint64_t seed, const sweep_point& p) const {
     psml::router_config rc;
     rc.seed = seed;
@@ -272,11 +274,15 @@ class attack_experiment {
     const double a_lo = profiles[front_.back()].accuracy - 0.02, a_hi = profiles[front_.front()].accuracy;
     const double l_lo = profiles[front_.back()].latency_p50_ms / 2, l_hi = profiles[front_.front()].latency_p50_ms * 2;
     std::vector<served_query> queries;
-    for (std::int64_t q = 0; q < config_.workload_queries; ++q) {
-      const auto u = [&](std::uint64_t k) { return static_cast<double>(uniform01(seed * 1000 + 17, 2 * q + k)); };
-      const psml::service_request spec{a_lo + (a_hi - a_lo) * u(0), l_lo * std::pow(l_hi / l_lo, u(1))};
+    rng_stream draws(seed * 1000 + 17);
+    while (static_cast<std::int64_t>(queries.size()) < config_.workload_queries) {
+      const double ua = draws.uniform(), ul = draws.uniform();
+      const psml::service_request spec{a_lo + (a_hi - a_lo) * ua, l_lo * std::pow(l_hi / l_lo, ul)};
+      bool feasible = false;
+      for (std::size_t i : front_) feasible = feasible || router.meets_request(i, spec);
+      if (!feasible) continue;
       const psml::route_decision dec = router.route(spec);
-      served_query sq{spec, !dec.feasible.empty(), std::nullopt};
+      served_query sq{spec, true, std::nullopt};
       if (dec.status == psml::selection_status::selected)
         sq.served = served_model{profiles[dec.model_index].accuracy, profiles[dec.model_index].latency_p50_ms};
       queries.push_back(sq);
