@@ -46,7 +46,7 @@ struct experiment_options {
   bool http = false;
   int seeds = 3;
   std::string surrogate = "m2";
-  std::int64_t epochs = 12;
+  std::int64_t epochs = 30;
   double naive_margin = 0.03;
   std::int64_t evaluation_images = 5000;
   bool json = false;

@@ -78,5 +78,7 @@ TEST_CASE("experiment: single >= fingerprint - 1 point > naive on a small budget
   // Per-request selection: the filter keeps only victim answers. Per-input: the probe no longer vouches
   // for the rest of the batch, so the kept answers are mixed again.
   CHECK(pf("fingerprint+filter", "per-request").fidelity > pf("fingerprint", "per-request").fidelity);
-  CHECK(pf("fingerprint+filter", "per-input").victim_share < 0.6);
+  CHECK(pf("fingerprint+filter", "per-request").kept_victim_share == 1.0);
+  CHECK(pf("fingerprint+filter", "per-input").kept_victim_share < 0.6);
+  CHECK(undefended["naive"].kept_victim_share == doctest::Approx(undefended["naive"].victim_share));
 }

@@ -7,6 +7,7 @@
 //       spec workload.
 // Victims are named by accuracy rank on the front (0 = most accurate); the attacker's pool, probes and
 // evaluation images come from make_attacker_split, disjoint from the zoo's training data.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -60,6 +61,7 @@ struct extraction_row {
   std::int64_t budget_queries = 0, queries = 0, kept = 0;
   double accuracy = 0, fidelity = 0;  // of the surrogate on the evaluation images
   double victim_share = 0;            // share of answered images the victim served (ground truth)
+  double kept_victim_share = 0;       // share of the rows trained on that carry the victim's own answer
   std::string part = "modes";         // "modes" (E1) or "sweep" (E2)
 };
 
@@ -248,6 +250,7 @@ class attack_experiment {
     extraction_row row{seed, v.rank, v.id, attack_mode_name(mode), budget.name, psml::describe(p.defense), p.family,
                        psml::granularity_name(granularity), p.level, budget.queries, labels.queries, labels.kept()};
     row.victim_share = served_share(before, target->served_images(), v.id);
+    row.kept_victim_share = kept_victim_share(labels, v.index);
     if (row.kept == 0) {
       // Nothing survived (all refused or filtered): the attacker can only guess.
       row.accuracy = row.fidelity = 0.1;
@@ -260,6 +263,17 @@ class attack_experiment {
     row.accuracy = accuracy(predicted, d.evaluation.labels);
     row.fidelity = fidelity(predicted, v.eval_outputs);
     return row;
+  }
+
+  // Compares each kept answer with the victim's own output on that image (the executor is deterministic).
+  double kept_victim_share(const collected_labels& labels, std::size_t victim) const {
+    if (labels.kept() == 0) return 0.0;
+    const tensor<float> truth = executor_->predict(victim, labels.images);
+    std::int64_t same = 0;
+    for (std::int64_t i = 0; i < labels.images.dim(0); ++i)
+      if (labels.keep[static_cast<std::size_t>(i)])
+        same += std::equal(truth.data() + i * 10, truth.data() + (i + 1) * 10, labels.responses.data() + i * 10);
+    return static_cast<double>(same) / static_cast<double>(labels.kept());
   }
 
   // Goodput of the defended router on a fixed random workload of feasible specs (psml.md 4.4): accuracy

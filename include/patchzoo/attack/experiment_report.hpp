@@ -58,7 +58,8 @@ inline nlohmann::ordered_json to_json(const experiment_result& r, const std::vec
                                {"budget", e.budget}, {"budget_queries", e.budget_queries}, {"defense", e.defense},
                                {"family", e.family}, {"level", e.level}, {"granularity", e.granularity},
                                {"queries", e.queries}, {"kept", e.kept}, {"accuracy", e.accuracy},
-                               {"fidelity", e.fidelity}, {"victim_share", e.victim_share}, {"part", e.part}});
+                               {"fidelity", e.fidelity}, {"victim_share", e.victim_share},
+                               {"kept_victim_share", e.kept_victim_share}, {"part", e.part}});
   j["fingerprints"] = nlohmann::ordered_json::array();
   for (const fingerprint_row& f : r.fingerprints)
     j["fingerprints"].push_back({{"seed", f.seed}, {"victim", f.victim_id}, {"victim_rank", f.victim_rank},
@@ -134,8 +135,9 @@ inline std::string defense_table(const experiment_result& r) {
   };
   std::string md =
       "| defense | level | goodput (all) | goodput (answered) | mean l1 utility | victim-trigger rate | fingerprint acc | "
-      "fingerprint fid | +filter per-request acc | +filter per-request fid | +filter per-input acc | +filter per-input fid | "
-      "fingerprinter under defense: found victim |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "fingerprint fid | +filter per-request acc | +filter per-request fid | +filter per-request kept victim share | "
+      "+filter per-input acc | +filter per-input fid | +filter per-input kept victim share | "
+      "fingerprinter under defense: found victim |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& [family, level] : order) {
     std::vector<double> all, answered, utility;
     for (const goodput_row* g : levels[{family, level}]) {
@@ -154,8 +156,10 @@ inline std::string defense_table(const experiment_result& r) {
           stat(family, level, "fingerprint", "per-request", &extraction_row::fidelity) + " | " +
           stat(family, level, "fingerprint+filter", "per-request", &extraction_row::accuracy) + " | " +
           stat(family, level, "fingerprint+filter", "per-request", &extraction_row::fidelity) + " | " +
+          stat(family, level, "fingerprint+filter", "per-request", &extraction_row::kept_victim_share) + " | " +
           stat(family, level, "fingerprint+filter", "per-input", &extraction_row::accuracy) + " | " +
           stat(family, level, "fingerprint+filter", "per-input", &extraction_row::fidelity) + " | " +
+          stat(family, level, "fingerprint+filter", "per-input", &extraction_row::kept_victim_share) + " | " +
           (found.empty() ? std::string("-") : pct(mean_std(found))) + " |\n";
   }
   return md;
