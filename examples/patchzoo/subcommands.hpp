@@ -16,3 +16,4 @@ void register_tokenizer(CLI::App& app);
 void register_entropy(CLI::App& app);
 void register_dpar(CLI::App& app);
 void register_attack(CLI::App& app);
+void register_demo(CLI::App& app);
