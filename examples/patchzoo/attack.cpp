@@ -2,7 +2,9 @@
 // front (in-process on a zoo directory, or over HTTP against `patchzoo serve`) and prints the trigger
 // spec of a victim; `experiment` runs every attack mode and the defense sweep and writes tables, JSON and
 // plots (docs/psml.md).
+#include <array>
 #include <chrono>
+#include <fstream>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -48,6 +50,7 @@ struct experiment_options {
   std::string surrogate = "m2";
   std::int64_t epochs = 30;
   double naive_margin = 0.03;
+  bool no_sweep = false;
   std::int64_t evaluation_images = 5000;
   bool json = false;
 };
@@ -134,7 +137,7 @@ void run_experiment(const experiment_options& o) {
   c.surrogate.epochs = o.epochs;
   c.naive_margin = o.naive_margin;
   c.evaluation_images = o.evaluation_images;
-  c.sweep = default_sweep(o.quick);
+  if (!o.no_sweep) c.sweep = default_sweep(o.quick);
   if (o.quick) {
     c.evaluation_images = std::min<std::int64_t>(c.evaluation_images, 2000);
     c.surrogate.epochs = std::min<std::int64_t>(o.epochs, 8);
@@ -150,7 +153,7 @@ void run_experiment(const experiment_options& o) {
   const auto cost = attack::fingerprint_cost(o.quick ? std::vector<std::size_t>{2, 8, 32} : std::vector<std::size_t>{2, 4, 8, 16, 32, 64},
                                              {0.01, 0.001, 0.0001}, fc, 1);
   const std::string header = "Command: `patchzoo attack experiment --zoo " + o.zoo + (o.quick ? " --quick" : "") +
-                             (o.http ? " --http" : "") + " --seeds " + std::to_string(o.seeds) + " --surrogate " +
+                             (o.http ? " --http" : "") + (o.no_sweep ? " --no-sweep" : "") + " --seeds " + std::to_string(o.seeds) + " --surrogate " +
                              o.surrogate + " --epochs " + std::to_string(c.surrogate.epochs) + " --naive-margin " + std::to_string(o.naive_margin) + "`; " +
                              std::to_string(r.seconds) + " s; transport " + (o.http ? "HTTP" : "in-process") + ".\n";
   attack::write_experiment_report(o.out, r, cost, header);
@@ -161,6 +164,20 @@ void run_experiment(const experiment_options& o) {
   out["extraction_runs"] = r.extraction.size();
   out["tables"] = o.out + "/psml_attack_tables.md";
   out.emit(o.json);
+}
+
+void run_report(const std::string& json_path, const std::string& out, const std::string& header) {
+  std::ifstream in(json_path);
+  check(in.good(), "attack report", "cannot read ", json_path);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  check(!j.is_discarded(), "attack report", json_path, " is not valid JSON");
+  std::vector<attack::fingerprint_cost_row> cost;
+  const attack::experiment_result r = attack::result_from_json(j, cost);
+  attack::write_experiment_report(out, r, cost, header);
+  report rep;
+  rep["out"] = out;
+  rep["extraction_runs"] = r.extraction.size();
+  rep.emit(false);
 }
 
 }  // namespace
@@ -197,6 +214,7 @@ void register_attack(CLI::App& app) {
   ex->add_option("--zoo", e->zoo, "Zoo directory")->capture_default_str();
   ex->add_option("--out", e->out, "Output directory (tables, JSON, PNG)")->capture_default_str();
   ex->add_flag("--quick", e->quick, "One seed unless --seeds is given, 3 levels per defense, 2000 evaluation images, at most 8 epochs");
+  ex->add_flag("--no-sweep", e->no_sweep, "Only the attack modes, no defense sweep");
   ex->add_flag("--http", e->http, "Attack a real HTTP server (started in-process per configuration)");
   auto* seeds = ex->add_option("--seeds", e->seeds, "Seeds 0..N-1")->capture_default_str()->check(CLI::Range(1, 100));
   ex->add_option("--naive-margin", e->naive_margin, "The naive attacker asks for the victim's accuracy minus this")
@@ -206,6 +224,13 @@ void register_attack(CLI::App& app) {
   ex->add_option("--evaluation-images", e->evaluation_images, "Images for accuracy and fidelity")
       ->capture_default_str()->check(CLI::Range(100, 5000));
   ex->add_flag("--json", e->json, "Print one JSON object");
+  auto rj = std::make_shared<std::array<std::string, 3>>();
+  auto* rp = cmd->add_subcommand("report", "Redraw the tables and plots of an experiment from its psml_attack.json");
+  rp->add_option("--from", (*rj)[0], "psml_attack.json of an experiment")->required()->check(CLI::ExistingFile);
+  rp->add_option("--out", (*rj)[1], "Output directory")->required();
+  rp->add_option("--header", (*rj)[2], "Text above the tables (e.g. the command that produced the JSON)");
+  rp->callback([rj] { run_report((*rj)[0], (*rj)[1], (*rj)[2]); });
+
   ex->callback([e, seeds] {
     if (e->quick && seeds->count() == 0) e->seeds = 1;
     run_experiment(*e);

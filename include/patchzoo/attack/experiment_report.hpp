@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <string>
 #include <tuple>
@@ -78,6 +79,43 @@ inline nlohmann::ordered_json to_json(const experiment_result& r, const std::vec
                                      {"search_queries", c.search_queries}, {"verify_queries", c.verify_queries},
                                      {"bound", c.bound}, {"models_found", c.models_found}, {"verified", c.verified}});
   return j;
+}
+
+// Reads what to_json wrote, so tables and plots can be redrawn without rerunning the experiment.
+inline experiment_result result_from_json(const nlohmann::json& j, std::vector<fingerprint_cost_row>& cost) {
+  try {
+    experiment_result r;
+    r.front_ids = j.at("front").get<std::vector<std::string>>();
+    r.seconds = j.at("seconds").get<double>();
+    for (const auto& e : j.at("extraction"))
+      r.extraction.push_back({e.at("seed"), e.at("victim_rank"), e.at("victim"), e.at("mode"), e.at("budget"),
+                              e.at("defense"), e.at("family"), e.at("granularity"), e.at("level"), e.at("budget_queries"),
+                              e.at("queries"), e.at("kept"), e.at("accuracy"), e.at("fidelity"), e.at("victim_share"),
+                              e.at("kept_victim_share"), e.at("part")});
+    for (const auto& f : j.at("fingerprints")) {
+      fingerprint_row row{f.at("seed"), f.at("victim_rank"), f.at("victim"), f.at("defense"), f.at("family"), f.at("level")};
+      row.models_found = f.at("models_found");
+      row.census_signatures = f.at("census_signatures");
+      row.queries = f.at("queries");
+      row.verified = f.at("verified");
+      row.found_victim = f.at("found_victim");
+      row.trigger_accuracy = f.at("trigger_accuracy");
+      row.trigger_latency_ms = f.at("trigger_latency_ms").is_number() ? f.at("trigger_latency_ms").get<double>()
+                                                                     : std::numeric_limits<double>::infinity();
+      row.part = f.at("part");
+      r.fingerprints.push_back(row);
+    }
+    for (const auto& g : j.at("goodput"))
+      r.goodput.push_back({g.at("seed"), g.at("defense"), g.at("family"), g.at("level"), g.at("goodput_all"),
+                           g.at("goodput_answered"), g.at("infeasible_fraction"), g.at("mean_utility")});
+    cost.clear();
+    for (const auto& c : j.at("fingerprint_cost"))
+      cost.push_back({c.at("models"), c.at("precision"), c.at("census_queries"), c.at("search_queries"),
+                      c.at("verify_queries"), c.at("bound"), c.at("models_found"), c.at("verified")});
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw error(std::string("attack experiment JSON: ") + e.what());
+  }
 }
 
 // E1 table: rows victim x budget, columns accuracy / fidelity per mode (undefended server).
@@ -202,23 +240,27 @@ inline std::string cost_table(const std::vector<fingerprint_cost_row>& cost) {
   return md;
 }
 
-// One series per defense family: x = goodput over all workload queries (mean over seeds), y = `metric` of
-// the plain fingerprint attack (mean over seeds), points in order of goodput.
+// Protection against goodput, one series per defense family: x = goodput over the workload, y = how
+// far `metric` of the plain fingerprint attack falls below the undefended server's, in points (means
+// over seeds). Every series starts at the undefended point (goodput 1, no protection).
 inline image::line_plot protection_plot(const experiment_result& r, const std::string& title, const std::string& y_label,
                                         double extraction_row::*metric) {
-  image::line_plot p{title, "goodput (all workload queries)", y_label, {}};
-  std::map<std::string, std::vector<std::pair<double, double>>> series;
-  std::vector<std::string> families;
+  image::line_plot p{title, "goodput (share of feasible workload specs served a model that meets them)", y_label, {}};
   std::map<std::tuple<std::string, double>, std::vector<double>> good, value;
   for (const goodput_row& g : r.goodput) good[{g.family, g.level}].push_back(g.goodput_all);
   for (const extraction_row& e : r.extraction)
     if (e.part == "sweep" && e.mode == "fingerprint" && e.granularity == "per-request")
       value[{e.family, e.level}].push_back(e.*metric);
+  const std::tuple<std::string, double> none{"none", 0.0};
+  if (!good.count(none) || !value.count(none)) return p;
+  const double base_x = mean_std(good[none]).mean, base_y = mean_std(value[none]).mean;
+  std::vector<std::string> families;
+  std::map<std::string, std::vector<std::pair<double, double>>> series;
   for (const auto& [k, g] : good) {
-    if (!value.count(k)) continue;
     const std::string& family = std::get<0>(k);
-    if (std::find(families.begin(), families.end(), family) == families.end()) families.push_back(family);
-    series[family].emplace_back(mean_std(g).mean, 100.0 * mean_std(value[k]).mean);
+    if (family == "none" || !value.count(k)) continue;
+    if (!series.count(family)) families.push_back(family), series[family].emplace_back(base_x, 0.0);
+    series[family].emplace_back(mean_std(g).mean, 100.0 * (base_y - mean_std(value[k]).mean));
   }
   for (const std::string& family : families) {
     auto points = series[family];
@@ -244,9 +286,11 @@ inline void write_experiment_report(const std::filesystem::path& dir, const expe
   report_detail::write_text(dir / "psml_attack_tables.md", md);
   if (!r.goodput.empty()) {
     image::write_plot_png(dir / "psml_protection_fidelity.png",
-                          protection_plot(r, "fingerprint attack fidelity vs goodput", "fidelity %", &extraction_row::fidelity));
+                          protection_plot(r, "protection vs goodput: fidelity lost by the fingerprint attack",
+                                          "fidelity drop, points", &extraction_row::fidelity));
     image::write_plot_png(dir / "psml_protection_trigger.png",
-                          protection_plot(r, "victim-trigger rate vs goodput", "victim share %", &extraction_row::victim_share));
+                          protection_plot(r, "protection vs goodput: trigger answers not from the victim",
+                                          "100 - victim-trigger rate, %", &extraction_row::victim_share));
   }
 }
 
