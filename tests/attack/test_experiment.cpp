@@ -2,10 +2,14 @@
 // real Fashion-MNIST attacker split, one seed. Checks the shape of psml.md 7.6 item 9.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 
 #include "attack/attack_fixtures.hpp"
 #include "patchzoo/attack/attack_experiment.hpp"
+#include "patchzoo/attack/experiment_report.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::attack;
@@ -81,4 +85,16 @@ TEST_CASE("experiment: single >= fingerprint - 1 point > naive on a small budget
   CHECK(pf("fingerprint+filter", "per-request").kept_victim_share == 1.0);
   CHECK(pf("fingerprint+filter", "per-input").kept_victim_share < 0.6);
   CHECK(undefended["naive"].kept_victim_share == doctest::Approx(undefended["naive"].victim_share));
+
+  // The report: the JSON reads back to the same tables, and the plots are written.
+  std::vector<fingerprint_cost_row> cost = fingerprint_cost({2, 3}, {0.01}, {}, 1), cost_back;
+  const experiment_result back = result_from_json(nlohmann::json::parse(to_json(r, cost).dump()), cost_back);
+  CHECK(extraction_table(back) == extraction_table(r));
+  CHECK(defense_table(back) == defense_table(r));
+  CHECK(cost_table(cost_back) == cost_table(cost));
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("patchzoo_attack_report_" + std::to_string(::getpid()));
+  write_experiment_report(dir, r, cost, "header");
+  CHECK(std::filesystem::file_size(dir / "psml_protection_fidelity.png") > 1000);
+  CHECK(std::filesystem::file_size(dir / "psml_protection_trigger.png") > 1000);
+  std::filesystem::remove_all(dir);
 }
