@@ -245,7 +245,7 @@ inline std::string cost_table(const std::vector<fingerprint_cost_row>& cost) {
 // over seeds). Every series starts at the undefended point (goodput 1, no protection).
 inline image::line_plot protection_plot(const experiment_result& r, const std::string& title, const std::string& y_label,
                                         double extraction_row::*metric) {
-  image::line_plot p{title, "goodput (share of feasible workload specs served a model that meets them)", y_label, {}};
+  image::line_plot p{title, "goodput: share of feasible workload specs served by a model that meets them", y_label, {}};
   std::map<std::tuple<std::string, double>, std::vector<double>> good, value;
   for (const goodput_row& g : r.goodput) good[{g.family, g.level}].push_back(g.goodput_all);
   for (const extraction_row& e : r.extraction)
@@ -286,11 +286,11 @@ inline void write_experiment_report(const std::filesystem::path& dir, const expe
   report_detail::write_text(dir / "psml_attack_tables.md", md);
   if (!r.goodput.empty()) {
     image::write_plot_png(dir / "psml_protection_fidelity.png",
-                          protection_plot(r, "protection vs goodput: fidelity lost by the fingerprint attack",
-                                          "fidelity drop, points", &extraction_row::fidelity));
+                          protection_plot(r, "fidelity lost by the fingerprint attack (points) vs goodput", "points",
+                                          &extraction_row::fidelity));
     image::write_plot_png(dir / "psml_protection_trigger.png",
-                          protection_plot(r, "protection vs goodput: trigger answers not from the victim",
-                                          "100 - victim-trigger rate, %", &extraction_row::victim_share));
+                          protection_plot(r, "trigger answers not from the victim (%) vs goodput", "%",
+                                          &extraction_row::victim_share));
   }
 }
 
