@@ -57,8 +57,8 @@ struct demo_plan {
 demo_plan plan_for(bool quick) {
   if (quick) return {.tokenizer_images = 4000, .tokenizer_steps = 60, .eval_images = 500, .ar_images = 1000,
                      .entropy_steps = 40, .ar_steps = 40, .per_class = 1};
-  return {.tokenizer_images = 20000, .tokenizer_steps = 200, .eval_images = 2000, .ar_images = 8000,
-          .entropy_steps = 200, .ar_steps = 250, .per_class = 3};
+  return {.tokenizer_images = 20000, .tokenizer_steps = 200, .eval_images = 2000, .ar_images = 6400,
+          .entropy_steps = 150, .ar_steps = 250, .per_class = 3};
 }
 
 pipeline::train_recipe recipe_of(std::int64_t steps) {
@@ -201,7 +201,7 @@ std::string markdown_report(const demo_options& o, const demo_plan& p, const dem
     << "![DPAR samples](dpar_samples.png) ![baseline samples](baseline_samples.png)\n\n"
     << "## Entropy maps (low, medium, high total entropy; one colour scale "
     << fixed(r.maps.scale_min, 2) << " - " << fixed(r.maps.scale_max, 2) << " nats)\n\n"
-    << "A token whose entropy is above theta starts a new patch; darker tokens join the patch before them "
+    << "A token whose entropy is above theta starts a new patch; tokens at or below theta join the patch before them "
        "(up to P_max tokens, never across a row end).\n\n";
   for (const auto& map : r.maps.maps)
     m << "![entropy map of image " << map.image << "](" << fs::relative(map.png, o.out).string() << ") ";

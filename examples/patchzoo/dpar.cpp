@@ -1,13 +1,10 @@
 // `patchzoo dpar train|sample|flops`: the class-conditional DPAR model and its LlamaGen baseline over a
 // token file (DPAR's patches from an entropy file), class-conditional sample grids decoded by the VQ
 // tokenizer, and the parameter / FLOP table of the paper's sizes and of a configured small model.
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <vector>
 

@@ -1,13 +1,11 @@
 // `patchzoo entropy train|eval|compute|threshold|heatmap`: DPAR's entropy model (an unconditional LlamaGen)
 // over a token file, its next-token entropies as an entropy file, the patcher threshold for a target mean
 // patch length, and entropy maps over the VQ-decoded images.
-#include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <vector>
 
