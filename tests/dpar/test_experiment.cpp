@@ -141,4 +141,7 @@ TEST_CASE("dpar experiment: presets and bad settings") {
   c = preset_config("tiny");
   c.eval_samples = 15;
   CHECK_THROWS_WITH_AS(validate(c), doctest::Contains("multiple of 10"), error);
+  c = preset_config("quick");
+  c.ablation_steps = c.recipe.warmup;
+  CHECK_THROWS_WITH_AS(validate(c), doctest::Contains("warmup must be shorter"), error);
 }

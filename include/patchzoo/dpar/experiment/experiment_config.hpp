@@ -43,14 +43,14 @@ struct experiment_config {
   pipeline::entropy_model_options entropy_model{.dim = 64, .layers = 2, .heads = 2, .ffn = 0};
   pipeline::ar_model_options model{.dim = 64, .heads = 2, .ffn = 0, .layers = 4, .encoder_layers = 1,
                                    .global_layers = 1, .decoder_layers = 2};
-  pipeline::train_recipe recipe{.steps = 80, .batch = 16, .lr = 1e-3, .warmup = 20, .cosine = false,
+  pipeline::train_recipe recipe{.steps = 80, .batch = 16, .lr = 1e-3, .warmup = 10, .cosine = false,
                                 .dropout = 0.1, .checkpoint_every = 0, .seed = 1};
   std::int64_t evaluations = 2;     // FID points along each main training run (evenly spaced in steps)
   std::int64_t eval_samples = 50;   // generated images per evaluation, the same number per class
   sampling_config sampling{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 7};
 
   bool ablations = true;               // at the first grid only (16x16)
-  std::int64_t ablation_steps = 20;    // training steps of each ablation model
+  std::int64_t ablation_steps = 30;    // training steps of each ablation model
   std::int64_t ablation_samples = 20;
   std::int64_t grid_columns = 5;       // sample grid: images per class row
 };
@@ -88,6 +88,7 @@ inline experiment_config preset_config(const std::string& name) {
     c.model = {.dim = 96, .heads = 3, .ffn = 0, .layers = 5, .encoder_layers = 1, .global_layers = 2,
                .decoder_layers = 2};
     c.recipe.steps = 1200;
+    c.recipe.warmup = 20;
     c.recipe.batch = 32;
     c.tokenizer_batch = 32;
     c.evaluations = 4;
@@ -130,6 +131,8 @@ inline void validate(const experiment_config& c) {
   need(c.eval_samples >= 10 && c.eval_samples % 10 == 0, "eval_samples must be a positive multiple of 10 (balanced classes)");
   need(!c.ablations || (c.ablation_steps >= 1 && c.ablation_samples >= 10 && c.ablation_samples % 10 == 0),
        "ablations need steps >= 1 and a positive multiple of 10 samples");
+  need(c.recipe.warmup < c.recipe.steps && (!c.ablations || c.recipe.warmup < c.ablation_steps),
+       "the warmup must be shorter than the main and the ablation runs");
   need(c.model.layers == c.model.encoder_layers + c.model.global_layers + c.model.decoder_layers,
        "the baseline's layers must equal DPAR's encoder + global + decoder layers (same total depth)");
   need(c.grid_columns >= 1 && c.grid_columns <= c.eval_samples / 10, "grid_columns must be in [1, eval_samples / 10]");
