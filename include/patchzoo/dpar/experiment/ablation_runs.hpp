@@ -76,7 +76,8 @@ std::vector<ablation_row> run_ablations(B& be, const experiment_config& c, const
   {  // context row: the baseline at the ablation budget
     const auto s = pipeline::train_baseline(be, d.tokens, c.model, recipe, dir / "baseline", false);
     const auto e = score(s.checkpoint, {}, {});
-    rows.push_back({"3", "LlamaGen baseline (no patches)", "-", 0, 0, 1.0, 1.0, s.train_flops, s.parameters, e.metrics});
+    rows.push_back({"3", "LlamaGen baseline (no patches)", "-", std::nan(""), 0, 1.0, 1.0, s.train_flops, s.parameters,
+                    e.metrics});
     if (log) log("ablation baseline: FID-FMNIST " + std::to_string(e.metrics.fid));
   }
   for (const auto& v : ablation_variants(c)) {
@@ -107,7 +108,7 @@ std::vector<ablation_row> run_ablations(B& be, const experiment_config& c, const
       const auto run_dir = dir / ("table" + slug(v.table + " " + v.setting));
       const auto s = pipeline::train_dpar(be, d.tokens, ent, patching.patcher, model, recipe, run_dir, false);
       const auto e = score(s.checkpoint, ent_ckpt, {});
-      row.threshold = patching.patcher.threshold;
+      row.threshold = pipeline::uses_entropy(v.mode) ? patching.patcher.threshold : std::nan("");  // static: no theta
       row.max_patch = patching.patcher.max_patch_length;
       row.train_mean_length = patching.mean_length;
       row.sample_mean_length = e.mean_patch_length;

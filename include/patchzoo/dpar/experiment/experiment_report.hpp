@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <map>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -92,7 +92,7 @@ inline std::string markdown_report(const experiment_config& c, const experiment_
   }
 
   if (!r.ablations.empty()) {
-    const std::map<std::string, std::string> titles{
+    const std::vector<std::pair<std::string, std::string>> titles{
         {"3", "Table 3: patching strategy"},      {"4", "Table 4: entropy threshold (P_max 4)"},
         {"5", "Table 5: maximum patch length"},   {"6", "Table 6: inference-time patch scaling (no retraining)"},
         {"9", "Table 9: global positions"},       {"10", "Table 10: encoder / decoder split"},

@@ -28,7 +28,7 @@ struct grid_result {
 
 struct ablation_row {
   std::string table, setting, paper;  // paper: the paper's FID or a note
-  double threshold = 0;
+  double threshold = 0;                // NaN for patchings without a threshold (baseline, static)
   int max_patch = 0;
   double train_mean_length = 0;  // on the training tokens
   double sample_mean_length = 0; // on the generated images
