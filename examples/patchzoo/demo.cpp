@@ -156,7 +156,8 @@ std::string markdown_report(const demo_options& o, const demo_plan& p, const dem
   std::ostringstream m;
   m << "# patchzoo demo: DPAR vs LlamaGen on Fashion-MNIST\n\n"
     << "Command: `" << command_line(o) << "`  \n"
-    << "Wall time " << fixed(total, 0) << " s (all phases and data loading); load average (1/5/15 min) " << r.load_before << " before, " << r.load_after
+    << "Wall time " << fixed(total, 0) << " s (all phases and data loading); load average (1/5/15 min) "
+    << r.load_before << " before, " << r.load_after
     << " after. A small, short run: the numbers show the pipeline working, not a result about DPAR.\n\n"
     << "## Tokens and patches\n\n"
     << "| | value |\n|---|---|\n"
@@ -207,7 +208,8 @@ std::string markdown_report(const demo_options& o, const demo_plan& p, const dem
     m << "![entropy map of image " << map.image << "](" << fs::relative(map.png, o.out).string() << ") ";
   m << "\n\n## Phases\n\n| phase | seconds |\n|---|---|\n";
   for (const auto& [name, s] : timings) m << "| " << name << " | " << fixed(s, 1) << " |\n";
-  m << "\n## Reuse\n\n```sh\npatchzoo dpar sample --checkpoint " << (fs::path(o.out) / "dpar/checkpoint.safetensors").string()
+  m << "\n## Reuse\n\n```sh\npatchzoo dpar sample --checkpoint "
+    << (fs::path(o.out) / "dpar/checkpoint.safetensors").string()
     << " --entropy-model " << (fs::path(o.out) / "entropy/checkpoint.safetensors").string() << " --tokenizer "
     << (fs::path(o.out) / "tokenizer").string() << " --classes 0-9 --per-class 4 --out more_samples.png\n```\n";
   return m.str();
@@ -233,10 +235,12 @@ void run_demo(const demo_options& o) {
   tc.model.dead_code_steps = 50;
   const auto train_images = pipeline::load_tokenizer_images(o.data, "train", p.tokenizer_images, 16);
   auto& tok_bar = phases.start("tokenizer training", p.tokenizer_steps);
-  const auto tok_run = pipeline::train_tokenizer(be, train_images, tc, {.on_start = {}, .on_step = [&](const vq::vq_step_log& s) {
-    tok_bar.update(s.step, "mse " + fixed(s.recon_mse, 4));
-  }});
-  phases.finish(std::to_string(tok_run.parameters) + " parameters, final batch mse " + fixed(tok_run.last.recon_mse, 4));
+  const pipeline::tokenizer_hooks tok_hooks{
+      .on_start = {},
+      .on_step = [&](const vq::vq_step_log& s) { tok_bar.update(s.step, "mse " + fixed(s.recon_mse, 4)); }};
+  const auto tok_run = pipeline::train_tokenizer(be, train_images, tc, tok_hooks);
+  phases.finish(std::to_string(tok_run.parameters) + " parameters, final batch mse " +
+                fixed(tok_run.last.recon_mse, 4));
   auto tokenizer = vq::load_tokenizer(be, out / "tokenizer");
   const auto test_images = pipeline::load_tokenizer_images(o.data, "test", p.eval_images, 16);
   auto& eval_bar = phases.start("tokenizer PSNR", test_images.size(), "img");
@@ -296,8 +300,9 @@ void run_demo(const demo_options& o) {
   auto& sample_bar = phases.start("sampling", 2 * tokens.tokens_per_image(), "token");
   r.dpar_samples = pipeline::sample_checkpoint(be, r.dpar_run.checkpoint, r.entropy_run.checkpoint, labels, sc,
                                                tokens.codebook_size, {}, [&](std::int64_t t) { sample_bar.update(t); });
-  r.baseline_samples = pipeline::sample_checkpoint(be, r.baseline_run.checkpoint, {}, labels, sc, tokens.codebook_size, {},
-                                                   [&](std::int64_t t) { sample_bar.update(tokens.tokens_per_image() + t); });
+  const std::int64_t t_img = tokens.tokens_per_image();
+  r.baseline_samples = pipeline::sample_checkpoint(be, r.baseline_run.checkpoint, {}, labels, sc, tokens.codebook_size,
+                                                   {}, [&](std::int64_t t) { sample_bar.update(t_img + t); });
   for (const auto* s : {&r.dpar_samples, &r.baseline_samples})
     pipeline::write_class_grid(out / (s == &r.dpar_samples ? "dpar_samples.png" : "baseline_samples.png"),
                                pipeline::decode_tokens(be, *tokenizer, s->tokens, s->grid_h, s->grid_w), classes,

@@ -107,7 +107,8 @@ tokenizer_train_result train_tokenizer(B& be, const data::image_dataset& images,
   r.steps = trainer.step();
   r.images = images.size();
   r.last = trainer.history().back();
-  r.images_per_second = static_cast<double>((r.steps - r.resumed_at) * cfg.train.batch) / r.seconds;
+  const std::int64_t trained = r.steps - r.resumed_at;  // 0 when the checkpoint was already complete
+  r.images_per_second = trained > 0 ? static_cast<double>(trained * cfg.train.batch) / r.seconds : 0.0;
   if (!cfg.train.out_dir.empty()) {
     r.checkpoint = vq::checkpoint_path(cfg.train.out_dir);
     r.loss_csv = cfg.train.out_dir / "loss.csv";
