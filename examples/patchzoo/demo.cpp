@@ -42,7 +42,8 @@ struct demo_options {
   bool quick = false, json = false;
 };
 
-// Every size of the run. The default fits 10 minutes on 2 cores; --quick is a one-minute smoke run.
+// Every size of the run. The default fits 10 minutes on 2 cores; --quick is a smoke run of a few minutes
+// whose samples are still noise.
 struct demo_plan {
   std::int64_t tokenizer_images, tokenizer_steps, eval_images, ar_images;
   std::int64_t entropy_steps, ar_steps, per_class;
@@ -355,7 +356,7 @@ void register_demo(CLI::App& app) {
   add_backend_option(demo, o->backend);
   demo->add_option("--out", o->out, "output directory (its earlier demo outputs are replaced)");
   demo->add_option("--data", o->data, "Fashion-MNIST directory (IDX .gz files)");
-  demo->add_flag("--quick", o->quick, "a one-minute smoke run at a tiny scale");
+  demo->add_flag("--quick", o->quick, "a smoke run of a few minutes at a tiny scale (its samples are still noise)");
   demo->add_flag("--json", o->json, "print one JSON object on stdout");
   demo->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_demo<B>(*o); }); });
 }
