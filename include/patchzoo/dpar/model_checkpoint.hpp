@@ -1,6 +1,6 @@
 #pragma once
 // Trained image-token models from their training checkpoints: the metadata rebuilds the config, then the
-// parameters are loaded (the optimizer moments in the file are read into a throwaway optimizer).
+// parameters are loaded (the optimizer moments in the file are validated and dropped).
 #include <filesystem>
 #include <memory>
 
@@ -13,8 +13,7 @@ template <backend B>
   requires transformer_ops<B, float>
 std::unique_ptr<llamagen_model<B, float>> load_llamagen(B& be, const std::filesystem::path& path) {
   auto model = std::make_unique<llamagen_model<B, float>>(llamagen_config_from(read_checkpoint_metadata(path)), 0);
-  train::adamw_optimizer<B, float> unused(model->layout(), {});
-  train::load_checkpoint(be, path, model->params(), unused);
+  train::load_checkpoint_params(be, path, model->params());
   return model;
 }
 
@@ -25,8 +24,7 @@ std::unique_ptr<dpar_model<B, float>> load_dpar(B& be, const std::filesystem::pa
   const auto meta = read_checkpoint_metadata(path);
   auto model = std::make_unique<dpar_model<B, float>>(dpar_config_from(meta), 0);
   patcher = patcher_config_from(meta);
-  train::adamw_optimizer<B, float> unused(model->layout(), {});
-  train::load_checkpoint(be, path, model->params(), unused);
+  train::load_checkpoint_params(be, path, model->params());
   return model;
 }
 

@@ -58,40 +58,63 @@ void save_checkpoint(B& be, const std::filesystem::path& path, const nn::param_a
   w.write(path);
 }
 
+namespace checkpoint_detail {
+
+// The whole file in host memory, validated against the layout before any model memory is touched.
+template <real T>
+struct loaded_checkpoint {
+  checkpoint_metadata meta;
+  host_arena<T> params, first_moment, second_moment;
+  std::int64_t steps = -1;
+};
+
+template <real T>
+loaded_checkpoint<T> read_checkpoint(const std::filesystem::path& path, const nn::param_layout& layout) {
+  const safetensors_reader r(path);
+  loaded_checkpoint<T> c{r.metadata(), {tensor<T>(shape_t{layout.total()})}, {tensor<T>(shape_t{layout.total()})},
+                         {tensor<T>(shape_t{layout.total()})}};
+  const auto format = c.meta.find("format");
+  check(format != c.meta.end() && format->second == format_tag, "load_checkpoint", path.string(),
+        " is not a patchzoo training checkpoint (metadata 'format' is missing or different)");
+  const auto step = c.meta.find("step");
+  check(step != c.meta.end(), "load_checkpoint", path.string(), " has no 'step' metadata");
+  std::map<std::string, safetensors_target> targets;
+  for (const auto& s : layout.slices()) {
+    targets.emplace("param/" + s.name, c.params.slice(s));
+    targets.emplace("adam_m/" + s.name, c.first_moment.slice(s));
+    targets.emplace("adam_v/" + s.name, c.second_moment.slice(s));
+  }
+  try {
+    c.steps = std::stoll(step->second);
+  } catch (const std::exception&) {
+  }
+  check(c.steps >= 0, "load_checkpoint", path.string(), " has an invalid 'step' value '", step->second, "'");
+  r.load_all_into(targets);
+  return c;
+}
+
+}  // namespace checkpoint_detail
+
 // Restores parameters, moments and step; returns the file's metadata.
 template <backend B, real T>
   requires transformer_ops<B, T>
 checkpoint_metadata load_checkpoint(B& be, const std::filesystem::path& path, nn::param_arena<B, T>& params,
                                     adamw_optimizer<B, T>& opt) {
-  const safetensors_reader r(path);
-  const auto& meta = r.metadata();
-  const auto format = meta.find("format");
-  check(format != meta.end() && format->second == checkpoint_detail::format_tag, "load_checkpoint", path.string(),
-        " is not a patchzoo training checkpoint (metadata 'format' is missing or different)");
-  const auto step = meta.find("step");
-  check(step != meta.end(), "load_checkpoint", path.string(), " has no 'step' metadata");
+  auto c = checkpoint_detail::read_checkpoint<T>(path, params.layout());
+  checkpoint_detail::from_host(be, c.params.buffer, params);
+  checkpoint_detail::from_host(be, c.first_moment.buffer, opt.first_moment());
+  checkpoint_detail::from_host(be, c.second_moment.buffer, opt.second_moment());
+  opt.set_steps(c.steps);
+  return std::move(c.meta);
+}
 
-  const auto& layout = params.layout();
-  checkpoint_detail::host_arena<T> p{tensor<T>(shape_t{layout.total()})}, m{tensor<T>(shape_t{layout.total()})},
-      v{tensor<T>(shape_t{layout.total()})};
-  std::map<std::string, safetensors_target> targets;
-  for (const auto& s : layout.slices()) {
-    targets.emplace("param/" + s.name, p.slice(s));
-    targets.emplace("adam_m/" + s.name, m.slice(s));
-    targets.emplace("adam_v/" + s.name, v.slice(s));
-  }
-  std::int64_t steps = -1;
-  try {
-    steps = std::stoll(step->second);
-  } catch (const std::exception&) {
-  }
-  check(steps >= 0, "load_checkpoint", path.string(), " has an invalid 'step' value '", step->second, "'");
-  r.load_all_into(targets);
-  checkpoint_detail::from_host(be, p.buffer, params);
-  checkpoint_detail::from_host(be, m.buffer, opt.first_moment());
-  checkpoint_detail::from_host(be, v.buffer, opt.second_moment());
-  opt.set_steps(steps);
-  return meta;
+// Restores the parameters alone, for inference; the file is validated in full all the same.
+template <backend B, real T>
+  requires transformer_ops<B, T>
+checkpoint_metadata load_checkpoint_params(B& be, const std::filesystem::path& path, nn::param_arena<B, T>& params) {
+  auto c = checkpoint_detail::read_checkpoint<T>(path, params.layout());
+  checkpoint_detail::from_host(be, c.params.buffer, params);
+  return std::move(c.meta);
 }
 
 }  // namespace patchzoo::train
