@@ -59,7 +59,7 @@ demo_plan plan_for(bool quick) {
   if (quick) return {.tokenizer_images = 4000, .tokenizer_steps = 60, .eval_images = 500, .ar_images = 1000,
                      .entropy_steps = 40, .ar_steps = 40, .per_class = 1};
   return {.tokenizer_images = 20000, .tokenizer_steps = 200, .eval_images = 2000, .ar_images = 6400,
-          .entropy_steps = 150, .ar_steps = 250, .per_class = 3};
+          .entropy_steps = 150, .ar_steps = 350, .per_class = 3};
 }
 
 pipeline::train_recipe recipe_of(std::int64_t steps) {
