@@ -21,6 +21,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
+#include "recipe_options.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -35,14 +36,14 @@ struct dpar_options {
   std::string model = "dpar", tokens, entropy, out, mode = "entropy_row", positions = "dynamic_4d";
   double threshold = -1, target = 1.81, static_length = 1.8191;
   int max_patch = 4;
-  std::int64_t steps = 2000, batch = 32, dim = 128, heads = 4, ffn = 0, layers = 6, encoder_layers = 1,
-               global_layers = 4, decoder_layers = 1, classes = 10, warmup = 0, checkpoint_every = 500;
-  double lr = 1e-3, dropout = 0.1;
-  bool cosine = false, resume = false;
-  std::uint64_t seed = 0;
+  pipeline::train_recipe recipe;
+  std::int64_t dim = 128, heads = 4, ffn = 0, layers = 6, encoder_layers = 1, global_layers = 4, decoder_layers = 1,
+               classes = 10;
+  bool resume = false;
   // sample
   std::string checkpoint, entropy_model, tokenizer, class_list = "0-9", tokens_out;
   std::int64_t per_class = 4;
+  std::uint64_t sample_seed = 0;
   double cfg = 2.0, temperature = 1.0, top_p = 1.0, sample_threshold = -1;
   int sample_max_patch = -1;
   std::int64_t top_k = 0;
@@ -50,11 +51,6 @@ struct dpar_options {
   double mean_length = 1.81;
   std::int64_t flops_tokens = 256, vocab = 512;
 };
-
-pipeline::train_recipe recipe_of(const dpar_options& o) {
-  return {.steps = o.steps, .batch = o.batch, .lr = o.lr, .warmup = o.warmup, .cosine = o.cosine,
-          .dropout = o.dropout, .checkpoint_every = o.checkpoint_every, .seed = o.seed};
-}
 
 pipeline::ar_model_options model_options_of(const dpar_options& o) {
   return {.dim = o.dim, .heads = o.heads, .ffn = o.ffn, .layers = o.layers, .encoder_layers = o.encoder_layers,
@@ -69,7 +65,7 @@ void run_train(const dpar_options& o) {
   report r;
   r["backend"] = std::string(B::name);
   r["model"] = o.model;
-  progress bar("train", o.steps);
+  progress bar("train", o.recipe.steps);
   const pipeline::training_hooks hooks{
       .on_start = [&](std::int64_t resumed, std::int64_t parameters) {
         std::cerr << "dpar train (" << o.model << "): " << parameters << " parameters, " << data.count() << " images of "
@@ -86,7 +82,7 @@ void run_train(const dpar_options& o) {
       }};
   pipeline::training_summary s;
   if (o.model == "baseline") {
-    s = pipeline::train_baseline(be, data, model_options_of(o), recipe_of(o), o.out, o.resume, hooks);
+    s = pipeline::train_baseline(be, data, model_options_of(o), o.recipe, o.out, o.resume, hooks);
   } else {
     const pipeline::patcher_options po{.mode = dpar::parse_patching_mode(o.mode), .threshold = o.threshold,
                                        .target = o.target, .max_patch = o.max_patch, .static_length = o.static_length};
@@ -100,7 +96,7 @@ void run_train(const dpar_options& o) {
     r["mean_patch_length"] = p.mean_length;
     r["patcher"] = {{"mode", dpar::mode_name(p.patcher.mode)}, {"threshold", p.patcher.threshold},
                     {"max_patch_length", p.patcher.max_patch_length}};
-    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), recipe_of(o), o.out, o.resume, hooks);
+    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), o.recipe, o.out, o.resume, hooks);
   }
   bar.finish();
   const auto summary = s.json();
@@ -118,7 +114,7 @@ void run_sample(const dpar_options& o) {
   const auto chosen = pipeline::parse_classes(o.class_list, classes);
   const auto labels = pipeline::class_labels(chosen, o.per_class);
   const dpar::sampling_config sc{.cfg_scale = o.cfg, .temperature = o.temperature, .top_k = o.top_k, .top_p = o.top_p,
-                                 .seed = o.seed};
+                                 .seed = o.sample_seed};
   progress bar("sample", dpar::metadata_detail::int_field(meta, "model.tokens"), {.unit = "token"});
   const auto s = pipeline::sample_checkpoint(be, o.checkpoint, o.entropy_model, labels, sc, codebook,
                                              {.threshold = o.sample_threshold, .max_patch = o.sample_max_patch},
@@ -146,7 +142,7 @@ void run_sample(const dpar_options& o) {
   r["temperature"] = o.temperature;
   r["top_k"] = o.top_k;
   r["top_p"] = o.top_p;
-  r["seed"] = o.seed;
+  r["seed"] = o.sample_seed;
   r["seconds"] = s.seconds;
   r["images_per_second"] = static_cast<double>(labels.size()) / s.seconds;
   r["png"] = o.out;
@@ -227,15 +223,7 @@ void register_dpar(CLI::App& app) {
       ->check(CLI::IsMember({"slot_1d", "dynamic_3d", "dynamic_4d"}));
   train->add_option("--layers", o->layers, "baseline blocks")->check(CLI::PositiveNumber);
   train->add_option("--out", o->out, "run directory: checkpoint.safetensors, loss.csv, loss.png")->required();
-  train->add_option("--steps", o->steps, "total training steps")->check(CLI::PositiveNumber);
-  train->add_option("--batch", o->batch, "images per step")->check(CLI::PositiveNumber);
-  train->add_option("--lr", o->lr, "learning rate (constant unless --cosine)")->check(CLI::PositiveNumber);
-  train->add_option("--warmup", o->warmup, "linear warmup steps")->check(CLI::NonNegativeNumber);
-  train->add_flag("--cosine", o->cosine, "cosine decay to 10% of --lr after the warmup");
-  train->add_option("--dropout", o->dropout, "token, label (CFG) and residual/FFN dropout")->check(CLI::Range(0.0, 0.9));
-  train->add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints (0: only at the end)")
-      ->check(CLI::NonNegativeNumber);
-  train->add_option("--seed", o->seed, "seed for weights, data order and dropout");
+  add_recipe_options(train, o->recipe, "token, label (CFG) and residual/FFN dropout");
   train->add_flag("--resume", o->resume, "continue the checkpoint in --out");
   train->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_train<B>(*o); }); });
 
@@ -254,7 +242,7 @@ void register_dpar(CLI::App& app) {
   sample->add_option("--threshold", o->sample_threshold, "override theta at sampling time (DPAR)");
   sample->add_option("--max-patch", o->sample_max_patch, "override P_max at sampling time (DPAR; 0: no cap)")
       ->check(CLI::NonNegativeNumber);
-  sample->add_option("--seed", o->seed, "sampling seed");
+  sample->add_option("--seed", o->sample_seed, "sampling seed");
   sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
   sample->add_option("--out", o->out, "output PNG")->required();
   sample->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_sample<B>(*o); }); });

@@ -21,6 +21,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
+#include "recipe_options.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -33,10 +34,9 @@ struct entropy_options {
   bool json = false;
   std::string tokens, out, model, entropy, tokenizer;
   // train
-  std::int64_t steps = 2000, batch = 32, dim = 128, layers = 4, heads = 4, ffn = 0, warmup = 0, checkpoint_every = 500;
-  double lr = 1e-3, dropout = 0.1;
-  bool cosine = false, resume = false;
-  std::uint64_t seed = 0;
+  pipeline::train_recipe recipe;
+  std::int64_t dim = 128, layers = 4, heads = 4, ffn = 0;
+  bool resume = false;
   // eval / compute
   std::int64_t images = 0, eval_batch = 64;
   // threshold
@@ -78,12 +78,9 @@ template <class B>
 void run_train(const entropy_options& o) {
   B be;
   const auto data = load_tokens(o.tokens, 0);
-  const pipeline::train_recipe recipe{.steps = o.steps, .batch = o.batch, .lr = o.lr, .warmup = o.warmup,
-                                      .cosine = o.cosine, .dropout = o.dropout,
-                                      .checkpoint_every = o.checkpoint_every, .seed = o.seed};
-  progress bar("train", o.steps);
+  progress bar("train", o.recipe.steps);
   const auto s = pipeline::train_entropy_model(be, data, {.dim = o.dim, .layers = o.layers, .heads = o.heads, .ffn = o.ffn},
-                                               recipe, o.out, o.resume, training_display(bar, data, std::string(B::name)));
+                                               o.recipe, o.out, o.resume, training_display(bar, data, std::string(B::name)));
   bar.finish();
   report r;
   r["backend"] = std::string(B::name);
@@ -182,19 +179,11 @@ void register_entropy(CLI::App& app) {
   add_common(train, *o);
   train->add_option("--tokens", o->tokens, "token file (PZTOKENS)")->required()->check(CLI::ExistingFile);
   train->add_option("--out", o->out, "run directory: checkpoint.safetensors, loss.csv, loss.png")->required();
-  train->add_option("--steps", o->steps, "total training steps")->check(CLI::PositiveNumber);
-  train->add_option("--batch", o->batch, "images per step")->check(CLI::PositiveNumber);
-  train->add_option("--lr", o->lr, "learning rate (constant unless --cosine)")->check(CLI::PositiveNumber);
-  train->add_option("--warmup", o->warmup, "linear warmup steps")->check(CLI::NonNegativeNumber);
-  train->add_flag("--cosine", o->cosine, "cosine decay to 10% of --lr after the warmup");
+  add_recipe_options(train, o->recipe, "token, residual and FFN dropout");
   train->add_option("--dim", o->dim, "model width")->check(CLI::PositiveNumber);
   train->add_option("--layers", o->layers, "transformer blocks")->check(CLI::PositiveNumber);
   train->add_option("--heads", o->heads, "attention heads")->check(CLI::PositiveNumber);
   train->add_option("--ffn", o->ffn, "SwiGLU width (0: LlamaGen's round_up_256(8 dim / 3))")->check(CLI::NonNegativeNumber);
-  train->add_option("--dropout", o->dropout, "token, residual and FFN dropout")->check(CLI::Range(0.0, 0.9));
-  train->add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints (0: only at the end)")
-      ->check(CLI::NonNegativeNumber);
-  train->add_option("--seed", o->seed, "seed for weights, data order and dropout");
   train->add_flag("--resume", o->resume, "continue the checkpoint in --out");
   train->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_train<B>(*o); }); });
 
