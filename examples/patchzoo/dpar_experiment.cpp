@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -20,7 +21,8 @@ namespace {
 
 struct experiment_options {
   std::string preset = "full", backend = "eigen", out, zoo = "runs/zoo", data, tokenizer16, tokenizer24;
-  bool quick = false, no_ablations = false, only16 = false, json = false;
+  std::vector<int> grids;  // empty: the preset's
+  bool quick = false, no_ablations = false, json = false;
 };
 
 void run(const experiment_options& o) {
@@ -31,12 +33,15 @@ void run(const experiment_options& o) {
   if (!o.tokenizer16.empty()) c.tokenizers[16] = o.tokenizer16;
   if (!o.tokenizer24.empty()) c.tokenizers[24] = o.tokenizer24;
   if (o.no_ablations) c.ablations = false;
-  if (o.only16) c.grids = {{16, 1.81}};
+  if (!o.grids.empty()) {
+    c.grids.clear();
+    for (const int g : o.grids) c.grids.push_back({g, g == 16 ? 1.81 : 2.06});  // the paper's reductions
+  }
   std::string command = "patchzoo dpar experiment --preset " + c.preset + " --out " + o.out + " --zoo " + o.zoo;
   if (!o.tokenizer16.empty()) command += " --tokenizer16 " + o.tokenizer16;
   if (!o.tokenizer24.empty()) command += " --tokenizer24 " + o.tokenizer24;
   if (o.no_ablations) command += " --no-ablations";
-  if (o.only16) command += " --only-16";
+  for (const int g : o.grids) command += " --grid " + std::to_string(g);
   const std::filesystem::path out = o.out;
   dpar::experiment::experiment_result result;
   with_cpu_backend(o.backend, [&]<class B>() {
@@ -81,7 +86,8 @@ void register_dpar_experiment(CLI::App& app) {
   cmd->add_option("--tokenizer24", o->tokenizer24, "a trained 24x24 tokenizer directory (default: train one)")
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--no-ablations", o->no_ablations, "only the baseline vs DPAR comparison");
-  cmd->add_flag("--only-16", o->only16, "only the 16x16 grid");
+  cmd->add_option("--grid", o->grids, "only this token grid, 16 or 24 (repeatable; default both); ablations run at the first")
+      ->check(CLI::IsMember({16, 24}));
   add_backend_option(cmd, o->backend);
   cmd->add_flag("--json", o->json, "print one JSON object on stdout");
   cmd->callback([o] { run(*o); });

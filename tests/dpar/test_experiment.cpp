@@ -77,6 +77,7 @@ TEST_CASE("dpar experiment, tiny preset: curves, ablation tables, report and pic
   write_tiny_zoo(dir.path / "zoo");
   auto c = preset_config("tiny");
   c.zoo_dir = dir.path / "zoo";
+  c.seed_repeats = 2;
   const auto out = dir.path / "out";
   eigen_backend be;
   const auto r = run_experiment(be, c, out);
@@ -98,6 +99,13 @@ TEST_CASE("dpar experiment, tiny preset: curves, ablation tables, report and pic
   }
   CHECK(g.baseline.curve[1].global_steps_per_image == 256.0);
   CHECK(g.dpar.curve[1].global_steps_per_image < 256.0);
+  // the final FID again with a second sampling seed: other samples, another value
+  for (const auto* fids : {&g.baseline_seed_fids, &g.dpar_seed_fids}) {
+    REQUIRE(fids->size() == 2);
+    CHECK(std::isfinite((*fids)[1]));
+    CHECK((*fids)[1] != (*fids)[0]);
+  }
+  CHECK(g.dpar_seed_fids[0] == g.dpar.curve.back().metrics.fid);
   for (const auto& p : {g.baseline_grid, g.dpar_grid, g.curve_epochs, g.curve_flops}) check_png(p);
   CHECK(g.entropy_maps.size() == 3);
   for (const auto& p : g.entropy_maps) check_png(p);
@@ -123,11 +131,13 @@ TEST_CASE("dpar experiment, tiny preset: curves, ablation tables, report and pic
 
   const auto text = markdown_report(c, r, out, "patchzoo dpar experiment --preset tiny");
   for (const std::string s : {"FID-FMNIST", "not comparable with Inception FID", "5.46 (LlamaGen-B", "Table 3", "Table 4",
-                              "Table 5", "Table 6", "Table 9", "Table 10", "Entropy-model size", "grid16/dpar_samples.png"})
+                              "Table 5", "Table 6", "Table 9", "Table 10", "Entropy-model size", "grid16/dpar_samples.png",
+                              "over 2 sampling seeds"})
     CHECK_MESSAGE(text.find(s) != std::string::npos, s);
   const auto json = to_json(r);
   CHECK(json["grids"][0]["dpar"]["curve"].size() == 2);
   CHECK(json["ablations"].size() == r.ablations.size());
+  CHECK(json["grids"][0]["dpar_final_fid_per_sampling_seed"].size() == 2);
 
   CHECK_THROWS_WITH_AS(run_experiment(be, c, out), doctest::Contains("is not empty"), error);
 }
@@ -141,6 +151,9 @@ TEST_CASE("dpar experiment: presets and bad settings") {
   c = preset_config("tiny");
   c.eval_samples = 15;
   CHECK_THROWS_WITH_AS(validate(c), doctest::Contains("multiple of 10"), error);
+  c = preset_config("tiny");
+  c.seed_repeats = 0;
+  CHECK_THROWS_WITH_AS(validate(c), doctest::Contains("seed_repeats"), error);
   c = preset_config("quick");
   c.ablation_steps = c.recipe.warmup;
   CHECK_THROWS_WITH_AS(validate(c), doctest::Contains("warmup must be shorter"), error);

@@ -3,7 +3,7 @@
 // how often and on how many samples FID-FMNIST is measured, and the ablation budget. Presets:
 //   tiny  - seconds, for tests (a tiny token file, no tokenizer training worth the name)
 //   quick - <= 15 minutes on one CPU core
-//   full  - sized for <= 3 hours on 2 CPU cores (not yet run)
+//   full  - sized for <= 3 hours on 2 CPU cores (each grid in its own one-thread process, docs/dpar_evaluation.md)
 //   gpu   - larger models and more samples, for a CUDA build
 #include <cstdint>
 #include <filesystem>
@@ -37,8 +37,9 @@ struct experiment_config {
   std::int64_t train_images = 2000;      // first N of the training split, tokenised
   std::int64_t reference_images = 500;   // first N test images: the real side of FID-FMNIST
 
-  vq::vq_config tokenizer_model;
+  vq::vq_config tokenizer_model{.dead_code_steps = 50};
   std::int64_t tokenizer_steps = 80, tokenizer_batch = 16;
+  double tokenizer_lr = 2e-3;
 
   pipeline::entropy_model_options entropy_model{.dim = 64, .layers = 2, .heads = 2, .ffn = 0};
   pipeline::ar_model_options model{.dim = 64, .heads = 2, .ffn = 0, .layers = 4, .encoder_layers = 1,
@@ -47,6 +48,7 @@ struct experiment_config {
                                 .dropout = 0.1, .checkpoint_every = 0, .seed = 1};
   std::int64_t evaluations = 2;     // FID points along each main training run (evenly spaced in steps)
   std::int64_t eval_samples = 50;   // generated images per evaluation, the same number per class
+  std::int64_t seed_repeats = 1;    // the final FID-FMNIST measured with this many sampling seeds (its spread)
   sampling_config sampling{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 7};
 
   bool ablations = true;               // at the first grid only (16x16)
@@ -81,19 +83,23 @@ inline experiment_config preset_config(const std::string& name) {
     return c;
   }
   if (name == "full") {
-    // Sized from the quick run's measured rates (1 thread: ~1 s per 32-image step at 16x16, ~2.3 s at
-    // 24x24, 0.2 / 0.6 s per sample): about 16 500 single-thread seconds, so ~2.5-3 h on 2 cores if two
-    // threads give 1.6-1.8x. An estimate: this preset has not been run.
+    // Sized from measured one-thread rates (16x16, width 128: ~1.2 s per 32-image baseline step, ~0.3 s
+    // per sample; 24x24 ~2.5x both): run as two one-thread processes, `--grid 16` (with the ablations)
+    // and `--grid 24`, each ~1.5 h on a 2-core machine. The demo's model and entropy-model sizes.
     c.train_images = 20000;
     c.reference_images = 2000;
-    c.tokenizer_steps = 1000;
+    c.tokenizer_steps = 400;
     c.tokenizer_batch = 32;
-    c.recipe.steps = 800;
+    c.entropy_model = {.dim = 128, .layers = 2, .heads = 2, .ffn = 0};
+    c.model = {.dim = 128, .heads = 2, .ffn = 0, .layers = 4, .encoder_layers = 1, .global_layers = 2,
+               .decoder_layers = 1};
+    c.recipe.steps = 500;
     c.recipe.batch = 32;
     c.recipe.warmup = 20;
-    c.evaluations = 4;
+    c.evaluations = 3;
     c.eval_samples = 200;
-    c.ablation_steps = 200;
+    c.seed_repeats = 3;
+    c.ablation_steps = 120;
     c.ablation_samples = 100;
     c.grid_columns = 8;
     return c;
@@ -112,6 +118,7 @@ inline experiment_config preset_config(const std::string& name) {
     c.recipe.warmup = 200;
     c.evaluations = 10;
     c.eval_samples = 5000;
+    c.seed_repeats = 3;
     c.ablation_steps = 8000;
     c.ablation_samples = 2000;
     c.grid_columns = 8;
@@ -129,6 +136,8 @@ inline void validate(const experiment_config& c) {
   need(c.reference_images > 3, "reference_images must be > 3 (k-NN recall uses k = 3)");
   need(c.recipe.steps >= 1 && c.evaluations >= 1 && c.evaluations <= c.recipe.steps, "needs 1 <= evaluations <= steps");
   need(c.eval_samples >= 10 && c.eval_samples % 10 == 0, "eval_samples must be a positive multiple of 10 (balanced classes)");
+  need(c.seed_repeats >= 1, "seed_repeats must be >= 1");
+  need(c.tokenizer_lr > 0, "tokenizer_lr must be positive");
   need(!c.ablations || (c.ablation_steps >= 1 && c.ablation_samples >= 10 && c.ablation_samples % 10 == 0),
        "ablations need steps >= 1 and a positive multiple of 10 samples");
   need(c.recipe.warmup < c.recipe.steps && (!c.ablations || c.recipe.warmup < c.ablation_steps),
@@ -146,7 +155,8 @@ inline nlohmann::ordered_json to_json(const experiment_config& c) {
   j["train_images"] = c.train_images;
   j["reference_images"] = c.reference_images;
   j["tokenizer"] = {{"codebook", c.tokenizer_model.codebook_size}, {"hidden", c.tokenizer_model.hidden},
-                    {"steps", c.tokenizer_steps}, {"batch", c.tokenizer_batch}};
+                    {"steps", c.tokenizer_steps}, {"batch", c.tokenizer_batch}, {"lr", c.tokenizer_lr},
+                    {"dead_code_steps", c.tokenizer_model.dead_code_steps}};
   j["entropy_model"] = {{"dim", c.entropy_model.dim}, {"layers", c.entropy_model.layers}, {"heads", c.entropy_model.heads}};
   j["model"] = {{"dim", c.model.dim}, {"heads", c.model.heads}, {"baseline_layers", c.model.layers},
                 {"dpar_encoder", c.model.encoder_layers}, {"dpar_global", c.model.global_layers},
@@ -156,6 +166,7 @@ inline nlohmann::ordered_json to_json(const experiment_config& c) {
                  {"seed", c.recipe.seed}};
   j["evaluations"] = c.evaluations;
   j["eval_samples"] = c.eval_samples;
+  j["seed_repeats"] = c.seed_repeats;
   j["sampling"] = {{"cfg", c.sampling.cfg_scale}, {"temperature", c.sampling.temperature},
                    {"top_k", c.sampling.top_k}, {"top_p", c.sampling.top_p}, {"seed", c.sampling.seed}};
   j["ablations"] = c.ablations;

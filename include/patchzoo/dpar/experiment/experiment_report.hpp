@@ -29,6 +29,17 @@ inline std::string metrics_cells(const eval::sample_metrics& m) {
          num(100 * m.class_accuracy, 1) + " %";
 }
 
+// "mean +- sd (a, b, c)" of per-seed values; a single value alone.
+inline std::string spread(const std::vector<double>& v) {
+  if (v.size() < 2) return v.empty() ? "-" : num(v.front());
+  double mean = 0, var = 0;
+  for (const double x : v) mean += x / static_cast<double>(v.size());
+  for (const double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size() - 1);
+  std::string values;
+  for (const double x : v) values += (values.empty() ? "" : ", ") + num(x);
+  return num(mean) + " +- " + num(std::sqrt(var)) + " (" + values + ")";
+}
+
 inline std::string relative_link(const std::filesystem::path& p, const std::filesystem::path& base) {
   return std::filesystem::relative(p, base).generic_string();
 }
@@ -76,6 +87,9 @@ inline std::string markdown_report(const experiment_config& c, const experiment_
     o << "\nToken reduction of the global sequence (T / M = mean patch length): " << num(g.train_mean_length, 2) << "x on training images (paper "
       << (g.grid == 16 ? "1.81x" : "2.06x") << "), " << num(g.dpar.curve.back().mean_patch_length, 2)
       << "x on the final samples.\n\n";
+    if (g.dpar_seed_fids.size() > 1)
+      o << "Final FID-FMNIST over " << g.dpar_seed_fids.size() << " sampling seeds (mean +- sd): baseline "
+        << spread(g.baseline_seed_fids) << "; DPAR " << spread(g.dpar_seed_fids) << ".\n\n";
     o << "Convergence (FID-FMNIST at each evaluation):\n\n| step | epoch | baseline TFLOP | baseline FID | DPAR TFLOP "
          "| DPAR FID |\n|---|---|---|---|---|---|\n";
     for (std::size_t k = 0; k < g.dpar.curve.size(); ++k) {

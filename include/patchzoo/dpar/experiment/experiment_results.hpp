@@ -22,6 +22,7 @@ struct grid_result {
   double target_length = 0, train_mean_length = 0;  // mean patch length on the training tokens
   pipeline::per_image_cost baseline_cost, dpar_cost;
   model_run baseline, dpar;
+  std::vector<double> baseline_seed_fids, dpar_seed_fids;  // final FID-FMNIST per sampling seed (the first: the curve's)
   std::filesystem::path baseline_grid, dpar_grid, curve_epochs, curve_flops;
   std::vector<std::filesystem::path> entropy_maps;
 };
@@ -78,6 +79,8 @@ inline nlohmann::ordered_json to_json(const experiment_result& r) {
                               {"dpar_paper_macs_per_image", g.dpar_cost.paper_macs},
                               {"baseline", to_json(g.baseline)},
                               {"dpar", to_json(g.dpar)},
+                              {"baseline_final_fid_per_sampling_seed", g.baseline_seed_fids},
+                              {"dpar_final_fid_per_sampling_seed", g.dpar_seed_fids},
                               {"pictures", {g.baseline_grid.string(), g.dpar_grid.string(), g.curve_epochs.string(),
                                             g.curve_flops.string()}}};
     for (const auto& m : g.entropy_maps) gj["pictures"].push_back(m.string());
