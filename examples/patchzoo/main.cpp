@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   for (auto* register_subcommand : {register_info, register_tiny_lm, register_serve, register_zoo, register_tokenizer,
-                                        register_entropy, register_dpar, register_dpar_experiment,
+                                        register_entropy, register_dpar, register_dpar_experiment, register_dpar_evaluate,
                                         register_attack, register_demo})
     register_subcommand(app);
 

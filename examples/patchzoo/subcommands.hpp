@@ -16,5 +16,6 @@ void register_tokenizer(CLI::App& app);
 void register_entropy(CLI::App& app);
 void register_dpar(CLI::App& app);
 void register_dpar_experiment(CLI::App& app);
+void register_dpar_evaluate(CLI::App& app);
 void register_attack(CLI::App& app);
 void register_demo(CLI::App& app);

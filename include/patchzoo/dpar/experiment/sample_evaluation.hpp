@@ -14,6 +14,7 @@
 #include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/eval/sample_metrics.hpp"
 #include "patchzoo/image/resize.hpp"
+#include "patchzoo/pipeline/dpar_step.hpp"
 #include "patchzoo/pipeline/sample_step.hpp"
 #include "patchzoo/pipeline/tokenizer_step.hpp"
 
