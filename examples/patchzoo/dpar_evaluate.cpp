@@ -2,7 +2,6 @@
 // checkpoint, sampled with one or more seeds (the spread of FID between seeds), with the sampling
 // settings and DPAR's patcher changeable at inference time. The scoring is the experiment's
 // (dpar/experiment/sample_evaluation.hpp), so its numbers compare with report.md's at equal sample counts.
-#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +17,7 @@
 #include "patchzoo/dpar/experiment/sample_evaluation.hpp"
 #include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/eval/zoo_features.hpp"
+#include "patchzoo/util/mean_std.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "subcommands.hpp"
@@ -75,11 +75,9 @@ void run_evaluate(const evaluate_options& o) {
                              {"class_accuracy", e.metrics.class_accuracy}, {"mean_patch_length", e.mean_patch_length},
                              {"global_steps_per_image", e.global_steps_per_image}, {"sample_seconds", e.sample_seconds}});
   }
-  double mean = 0, var = 0;
-  for (const double f : fids) mean += f / static_cast<double>(fids.size());
-  for (const double f : fids) var += fids.size() > 1 ? (f - mean) * (f - mean) / static_cast<double>(fids.size() - 1) : 0.0;
-  r["fid_fmnist_mean"] = mean;
-  r["fid_fmnist_sd"] = std::sqrt(var);
+  const auto spread = mean_std(fids);
+  r["fid_fmnist_mean"] = spread.mean;
+  r["fid_fmnist_sd"] = spread.stddev;
   r.emit(o.json);
 }
 

@@ -7,7 +7,7 @@
 //                                                       client's original request, over all queries and
 //                                                       over answered queries (both denominators of 4.4)
 //   l1_utility(request, served), mean_utility(queries)  the router's l1 score (4.2), mean over answered
-//   mean_std(values)                                    mean and sample standard deviation over seeds
+//   mean_std(values)                                    mean and sample sd over seeds (util/mean_std.hpp)
 //
 // Top-1 is the first largest entry of a row. Accuracies are fractions in [0, 1] (psml.md's code uses
 // percent: its a/100 equals our a) and latencies milliseconds.
@@ -20,6 +20,7 @@
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/core/tensor.hpp"
 #include "patchzoo/psml/service_request.hpp"
+#include "patchzoo/util/mean_std.hpp"
 
 namespace patchzoo::attack {
 
@@ -126,29 +127,6 @@ inline double mean_utility(const std::vector<served_query>& queries, double late
   for (const served_query& q : queries)
     if (q.served) total += l1_utility(q.request, *q.served, latency_scale_ms), ++answered;
   return answered == 0 ? 0.0 : total / static_cast<double>(answered);
-}
-
-struct mean_and_std {
-  double mean = 0;
-  double stddev = 0;  // sample standard deviation (n - 1); 0 for a single value
-  std::int64_t count = 0;
-};
-
-inline mean_and_std mean_std(const std::vector<double>& values) {
-  check(!values.empty(), "mean_std", "no values");
-  mean_and_std r;
-  r.count = static_cast<std::int64_t>(values.size());
-  for (const double v : values) {
-    check(std::isfinite(v), "mean_std", "value ", v, " is not finite");
-    r.mean += v;
-  }
-  r.mean /= static_cast<double>(r.count);
-  if (r.count > 1) {
-    double squares = 0;
-    for (const double v : values) squares += (v - r.mean) * (v - r.mean);
-    r.stddev = std::sqrt(squares / static_cast<double>(r.count - 1));
-  }
-  return r;
 }
 
 }  // namespace patchzoo::attack

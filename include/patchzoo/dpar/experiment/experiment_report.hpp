@@ -12,6 +12,7 @@
 #include "patchzoo/dpar/experiment/experiment_config.hpp"
 #include "patchzoo/dpar/experiment/experiment_results.hpp"
 #include "patchzoo/io/atomic_file.hpp"
+#include "patchzoo/util/mean_std.hpp"
 
 namespace patchzoo::dpar::experiment {
 
@@ -32,12 +33,10 @@ inline std::string metrics_cells(const eval::sample_metrics& m) {
 // "mean +- sd (a, b, c)" of per-seed values; a single value alone.
 inline std::string spread(const std::vector<double>& v) {
   if (v.size() < 2) return v.empty() ? "-" : num(v.front());
-  double mean = 0, var = 0;
-  for (const double x : v) mean += x / static_cast<double>(v.size());
-  for (const double x : v) var += (x - mean) * (x - mean) / static_cast<double>(v.size() - 1);
+  const auto m = mean_std(v);
   std::string values;
   for (const double x : v) values += (values.empty() ? "" : ", ") + num(x);
-  return num(mean) + " +- " + num(std::sqrt(var)) + " (" + values + ")";
+  return num(m.mean) + " +- " + num(m.stddev) + " (" + values + ")";
 }
 
 inline std::string relative_link(const std::filesystem::path& p, const std::filesystem::path& base) {
