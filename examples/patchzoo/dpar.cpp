@@ -22,6 +22,7 @@
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
 #include "recipe_options.hpp"
+#include "sampling_options.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -43,10 +44,8 @@ struct dpar_options {
   // sample
   std::string checkpoint, entropy_model, tokenizer, class_list = "0-9", tokens_out;
   std::int64_t per_class = 4;
-  std::uint64_t sample_seed = 0;
-  double cfg = 2.0, temperature = 1.0, top_p = 1.0, sample_threshold = -1;
-  int sample_max_patch = -1;
-  std::int64_t top_k = 0;
+  dpar::sampling_config sampling;
+  pipeline::patcher_overrides overrides;
   // flops
   double mean_length = 1.81;
   std::int64_t flops_tokens = 256, vocab = 512;
@@ -113,11 +112,8 @@ void run_sample(const dpar_options& o) {
   const std::int64_t classes = dpar::metadata_detail::int_field(meta, "model.classes");
   const auto chosen = pipeline::parse_classes(o.class_list, classes);
   const auto labels = pipeline::class_labels(chosen, o.per_class);
-  const dpar::sampling_config sc{.cfg_scale = o.cfg, .temperature = o.temperature, .top_k = o.top_k, .top_p = o.top_p,
-                                 .seed = o.sample_seed};
   progress bar("sample", dpar::metadata_detail::int_field(meta, "model.tokens"), {.unit = "token"});
-  const auto s = pipeline::sample_checkpoint(be, o.checkpoint, o.entropy_model, labels, sc, codebook,
-                                             {.threshold = o.sample_threshold, .max_patch = o.sample_max_patch},
+  const auto s = pipeline::sample_checkpoint(be, o.checkpoint, o.entropy_model, labels, o.sampling, codebook, o.overrides,
                                              [&](std::int64_t step) { bar.update(step); });
   bar.finish();
   report r;
@@ -138,11 +134,11 @@ void run_sample(const dpar_options& o) {
     r["tokens_file"] = o.tokens_out;
   }
   r["images"] = static_cast<std::int64_t>(labels.size());
-  r["cfg_scale"] = o.cfg;
-  r["temperature"] = o.temperature;
-  r["top_k"] = o.top_k;
-  r["top_p"] = o.top_p;
-  r["seed"] = o.sample_seed;
+  r["cfg_scale"] = o.sampling.cfg_scale;
+  r["temperature"] = o.sampling.temperature;
+  r["top_k"] = o.sampling.top_k;
+  r["top_p"] = o.sampling.top_p;
+  r["seed"] = o.sampling.seed;
   r["seconds"] = s.seconds;
   r["images_per_second"] = static_cast<double>(labels.size()) / s.seconds;
   r["png"] = o.out;
@@ -235,14 +231,8 @@ void register_dpar(CLI::App& app) {
   sample->add_option("--tokenizer", o->tokenizer, "VQ tokenizer run directory")->required()->check(CLI::ExistingDirectory);
   sample->add_option("--classes", o->class_list, "classes, e.g. 0-9 or 1,3,5");
   sample->add_option("--per-class", o->per_class, "samples per class")->check(CLI::PositiveNumber);
-  sample->add_option("--cfg", o->cfg, "classifier-free guidance scale (1: off)")->check(CLI::NonNegativeNumber);
-  sample->add_option("--temperature", o->temperature, "softmax temperature")->check(CLI::PositiveNumber);
-  sample->add_option("--top-k", o->top_k, "keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
-  sample->add_option("--top-p", o->top_p, "nucleus mass (1: off)")->check(CLI::Range(1e-9, 1.0));
-  sample->add_option("--threshold", o->sample_threshold, "override theta at sampling time (DPAR)");
-  sample->add_option("--max-patch", o->sample_max_patch, "override P_max at sampling time (DPAR; 0: no cap)")
-      ->check(CLI::NonNegativeNumber);
-  sample->add_option("--seed", o->sample_seed, "sampling seed");
+  add_sampling_options(sample, o->sampling, o->overrides);
+  sample->add_option("--seed", o->sampling.seed, "sampling seed");
   sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
   sample->add_option("--out", o->out, "output PNG")->required();
   sample->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_sample<B>(*o); }); });

@@ -20,6 +20,7 @@
 #include "patchzoo/util/mean_std.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
+#include "sampling_options.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -30,9 +31,8 @@ struct evaluate_options {
   std::string backend = "eigen", checkpoint, entropy_model, tokenizer, zoo = "runs/zoo", data;
   std::int64_t reference = 2000, samples = 200;
   std::vector<std::uint64_t> seeds{7};
-  double cfg = 2.0, temperature = 1.0, top_p = 1.0, threshold = -1, static_length = -1;
-  std::int64_t top_k = 0;
-  int max_patch = -1;
+  dpar::sampling_config sampling;
+  pipeline::patcher_overrides overrides;
   bool json = false;
 };
 
@@ -52,11 +52,7 @@ void run_evaluate(const evaluate_options& o) {
   check(o.reference > 3 && o.reference <= fmnist.test.size(), "dpar evaluate", "--reference ", o.reference,
         " must be in [4, ", fmnist.test.size(), "] (test images)");
   const auto reference = eval::make_reference_set(classifier, dpar::experiment::classifier_images(fmnist.test, o.reference));
-  dpar::experiment::evaluation_context<B> ctx{
-      classifier, reference, *tokenizer,
-      {.cfg_scale = o.cfg, .temperature = o.temperature, .top_k = o.top_k, .top_p = o.top_p, .seed = 0}};
-  const dpar::experiment::patcher_change change{.threshold = o.threshold, .max_patch = o.max_patch,
-                                                .static_length = o.static_length};
+  dpar::experiment::evaluation_context<B> ctx{classifier, reference, *tokenizer, o.sampling};
 
   report r;
   r["checkpoint"] = o.checkpoint;
@@ -66,7 +62,7 @@ void run_evaluate(const evaluate_options& o) {
   std::vector<double> fids;
   for (const auto seed : o.seeds) {
     ctx.sampling.seed = seed;
-    const auto e = dpar::experiment::evaluate_checkpoint(be, ctx, o.checkpoint, o.entropy_model, o.samples, change);
+    const auto e = dpar::experiment::evaluate_checkpoint(be, ctx, o.checkpoint, o.entropy_model, o.samples, o.overrides);
     fids.push_back(e.metrics.fid);
     std::cerr << "dpar evaluate: seed " << seed << ": FID-FMNIST " << e.metrics.fid << " (" << e.sample_seconds
               << " s sampling)\n";
@@ -97,15 +93,7 @@ void register_dpar_evaluate(CLI::App& app) {
   cmd->add_option("--reference", o->reference, "first N test images: the real side of FID")->check(CLI::PositiveNumber);
   cmd->add_option("--samples", o->samples, "generated images per seed, a multiple of 10")->check(CLI::PositiveNumber);
   cmd->add_option("--seeds", o->seeds, "sampling seeds (one evaluation each)")->delimiter(',');
-  cmd->add_option("--cfg", o->cfg, "classifier-free guidance scale (1: off)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--temperature", o->temperature, "softmax temperature")->check(CLI::PositiveNumber);
-  cmd->add_option("--top-k", o->top_k, "keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", o->top_p, "nucleus mass (1: off)")->check(CLI::Range(1e-9, 1.0));
-  cmd->add_option("--threshold", o->threshold, "override theta at sampling time (DPAR)");
-  cmd->add_option("--max-patch", o->max_patch, "override P_max at sampling time (DPAR; 0: no cap)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--static-length", o->static_length, "override the static patch length at sampling time")
-      ->check(CLI::Range(1.0, 1e6));
+  add_sampling_options(cmd, o->sampling, o->overrides);
   add_backend_option(cmd, o->backend);
   cmd->add_flag("--json", o->json, "print one JSON object on stdout");
   cmd->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_evaluate<B>(*o); }); });

@@ -22,6 +22,7 @@
 #include "patchzoo/dpar/sampler.hpp"
 #include "patchzoo/image/grid.hpp"
 #include "patchzoo/image/png.hpp"
+#include "patchzoo/pipeline/dpar_step.hpp"
 #include "patchzoo/vq/token_file.hpp"
 
 namespace patchzoo::pipeline {
@@ -73,6 +74,7 @@ struct sample_result {
 struct patcher_overrides {
   double threshold = -1;
   int max_patch = -1;
+  double static_length = -1;  // the static mode's patch length
 };
 
 template <backend B>
@@ -120,7 +122,8 @@ sample_result sample_dpar(B& be, dpar::dpar_model<B, float>& model, dpar::llamag
   return r;
 }
 
-// A baseline or DPAR training checkpoint; DPAR in entropy modes needs the entropy model's checkpoint.
+// A baseline or DPAR training checkpoint; DPAR in entropy modes needs the entropy model's checkpoint
+// (other modes ignore it).
 template <backend B>
   requires transformer_ops<B, float>
 sample_result sample_checkpoint(B& be, const std::filesystem::path& checkpoint, const std::filesystem::path& entropy_model,
@@ -139,8 +142,9 @@ sample_result sample_checkpoint(B& be, const std::filesystem::path& checkpoint, 
   auto model = dpar::load_dpar(be, checkpoint, pc);
   if (overrides.threshold >= 0) pc.threshold = overrides.threshold;
   if (overrides.max_patch >= 0) pc.max_patch_length = overrides.max_patch;
+  if (overrides.static_length > 0) pc.static_length = overrides.static_length;
   std::unique_ptr<dpar::llamagen_model<B, float>> ent;
-  if (!entropy_model.empty()) ent = dpar::load_llamagen(be, entropy_model);
+  if (!entropy_model.empty() && uses_entropy(pc.mode)) ent = dpar::load_llamagen(be, entropy_model);
   return sample_dpar(be, *model, ent.get(), pc, labels, sc, codebook, on_step);
 }
 

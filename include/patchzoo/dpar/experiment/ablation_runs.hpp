@@ -69,7 +69,7 @@ std::vector<ablation_row> run_ablations(B& be, const experiment_config& c, const
   std::map<std::string, std::filesystem::path> checkpoints;     // by setting
   std::vector<ablation_row> rows;
   const auto score = [&](const std::filesystem::path& ckpt, const std::filesystem::path& entropy_ckpt,
-                         const patcher_change& change) {
+                         const pipeline::patcher_overrides& change) {
     return evaluate_checkpoint(be, ctx, ckpt, entropy_ckpt, c.ablation_samples, change);
   };
 
@@ -129,7 +129,7 @@ std::vector<ablation_row> run_ablations(B& be, const experiment_config& c, const
   for (const auto& s : scaling_settings(c.grids.front().target_length)) {
     const bool dpar_row = s.model == "DPAR";
     const auto& source = dpar_row ? std::string("entropy + P_max + row reset") : std::string("static, mean length matched");
-    patcher_change change;
+    pipeline::patcher_overrides change;
     if (dpar_row && s.threshold_step != 0) change.threshold = d.threshold + s.threshold_step * step;
     if (!dpar_row && s.static_length > 0) change.static_length = s.static_length;
     const auto e = score(checkpoints.at(source), d.entropy_checkpoint, change);

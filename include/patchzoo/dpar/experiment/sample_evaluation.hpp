@@ -1,7 +1,7 @@
 #pragma once
 // One evaluation point: draw class-balanced samples from a baseline or DPAR checkpoint (optionally with
-// the patcher changed at inference time), decode them with the VQ tokenizer, bring them to the
-// classifier's 28x28 [0, 1] input and score them (eval/sample_metrics.hpp).
+// the patcher changed at inference time: pipeline::sample_checkpoint), decode them with the VQ tokenizer,
+// bring them to the classifier's 28x28 [0, 1] input and score them (eval/sample_metrics.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -14,7 +14,6 @@
 #include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/eval/sample_metrics.hpp"
 #include "patchzoo/image/resize.hpp"
-#include "patchzoo/pipeline/dpar_step.hpp"
 #include "patchzoo/pipeline/sample_step.hpp"
 #include "patchzoo/pipeline/tokenizer_step.hpp"
 
@@ -52,13 +51,6 @@ inline tensor<float> classifier_images(const data::image_dataset& ds, std::int64
   return out;
 }
 
-// Inference-time patcher changes (digest 1.11); negative fields keep the trained value.
-struct patcher_change {
-  double threshold = -1;
-  int max_patch = -1;
-  double static_length = -1;
-};
-
 struct evaluation {
   eval::sample_metrics metrics;
   double global_steps_per_image = 0;  // baseline: T; DPAR: mean patches of the samples
@@ -80,27 +72,12 @@ template <backend B>
   requires transformer_ops<B, float> && vq::vq_ops<B, float>
 evaluation evaluate_checkpoint(B& be, evaluation_context<B>& ctx, const std::filesystem::path& checkpoint,
                                const std::filesystem::path& entropy_checkpoint, std::int64_t samples,
-                               const patcher_change& change = {}) {
+                               const pipeline::patcher_overrides& change = {}) {
   std::vector<std::int32_t> classes(10);
   for (std::int32_t c = 0; c < 10; ++c) classes[static_cast<std::size_t>(c)] = c;
   const auto labels = pipeline::class_labels(classes, samples / 10);
   const auto codebook = ctx.tokenizer.config().codebook_size;
-  const auto kind = parse_model_kind(metadata_detail::field(read_checkpoint_metadata(checkpoint), "model.kind"));
-  pipeline::sample_result s;
-  if (kind == model_kind::baseline) {
-    auto model = load_llamagen(be, checkpoint);
-    s = pipeline::sample_baseline(be, *model, labels, ctx.sampling, codebook);
-  } else {
-    check(kind == model_kind::dpar, "evaluate_checkpoint", checkpoint.string(), " is not a baseline or DPAR checkpoint");
-    patcher_config pc;
-    auto model = load_dpar(be, checkpoint, pc);
-    if (change.threshold >= 0) pc.threshold = change.threshold;
-    if (change.max_patch >= 0) pc.max_patch_length = change.max_patch;
-    if (change.static_length > 0) pc.static_length = change.static_length;
-    std::unique_ptr<llamagen_model<B, float>> entropy_model;
-    if (pipeline::uses_entropy(pc.mode)) entropy_model = load_llamagen(be, entropy_checkpoint);
-    s = pipeline::sample_dpar(be, *model, entropy_model.get(), pc, labels, ctx.sampling, codebook);
-  }
+  const auto s = pipeline::sample_checkpoint(be, checkpoint, entropy_checkpoint, labels, ctx.sampling, codebook, change);
   evaluation e;
   e.images = to_classifier_images(pipeline::decode_tokens(be, ctx.tokenizer, s.tokens, s.grid_h, s.grid_w));
   e.labels = labels;
