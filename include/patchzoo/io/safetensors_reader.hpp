@@ -77,9 +77,10 @@ class safetensors_reader {
   // All or nothing: every name, dtype and shape is checked before the first destination is written.
   void load_all_into(const std::map<std::string, safetensors_target>& targets) const {
     std::vector<const safetensors_entry*> found;
+    // Clang 14 can neither capture a structured binding (hence &name = name) nor, with a reference return
+    // type on the lambda, emit validate_target<T> (hence the pointer).
     for (const auto& [name, target] : targets)
-      found.push_back(&std::visit([&](const auto& dst) -> const safetensors_entry& { return validate_target(name, dst); },
-                                  target));
+      found.push_back(std::visit([&, &name = name](const auto& dst) { return &validate_target(name, dst); }, target));
     std::error_code ec;
     const auto size_now = std::filesystem::file_size(path_, ec);
     if (ec || size_now != file_size_)
