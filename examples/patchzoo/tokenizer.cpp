@@ -1,6 +1,6 @@
 // `patchzoo tokenizer train|eval|encode|decode`: the VQ image tokenizer on Fashion-MNIST. Images are
 // padded 28 -> 32 (--grid 16) or bicubic-resized 28 -> 48 (--grid 24) and downsampled x2 by the encoder.
-// Everything lives in one directory (--out): checkpoint, codebook state, loss.csv, loss.png, token files.
+// Everything lives in one directory (--out): checkpoint (codebook state included), loss.csv, loss.png, token files.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

@@ -1,7 +1,9 @@
 #pragma once
 // Write-then-rename: the new contents go to `<path>.tmp.<pid>`, are flushed to disk, and only then
-// replace `path`. A crash or error at any point leaves the old file intact and no temporary behind.
+// replace `path`. A crash or error at any point leaves the old file intact. An error removes the
+// temporary; one left by a killed process stays until the next write to the same path removes it.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,8 +51,25 @@ inline std::filesystem::path atomic_temp_path(const std::filesystem::path& path)
   return std::filesystem::path(path.string() + ".tmp." + std::to_string(::getpid()));
 }
 
+// Removes `<path>.tmp.<pid>` files whose process is gone: what a kill during an earlier write left.
+// Temporaries of live processes (a concurrent writer, this process) are not touched.
+inline void remove_stale_temporaries(const std::filesystem::path& path) {
+  const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const std::string prefix = path.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+    const ::pid_t pid = static_cast<::pid_t>(std::stol(pid_text));
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 // Calls produce(sink) to fill the temporary file, then fsyncs and renames it over `path`.
 inline void write_file_atomically(const std::filesystem::path& path, const std::function<void(file_sink&)>& produce) {
+  remove_stale_temporaries(path);
   const auto temp = atomic_temp_path(path);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)

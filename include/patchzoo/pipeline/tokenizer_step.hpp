@@ -58,7 +58,7 @@ inline int tokenizer_grid(const std::filesystem::path& dir) {
 struct tokenizer_train_config {
   int grid = 16;
   vq::vq_config model;
-  vq::vq_train_config train;  // train.out_dir: checkpoint, codebook state, loss.csv, loss.png
+  vq::vq_train_config train;  // train.out_dir: checkpoint (codebook state included), loss.csv, loss.png
 };
 
 struct tokenizer_train_result {

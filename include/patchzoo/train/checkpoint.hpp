@@ -1,9 +1,11 @@
 #pragma once
 // Training checkpoints in safetensors: parameters ("param/<name>"), AdamW moments ("adam_m/<name>",
-// "adam_v/<name>") and the step count, plus any caller metadata (data-order counters, configs).
-// Writes are atomic; loads validate every tensor before touching the model, so a bad file never
-// leaves a half-loaded model behind.
+// "adam_v/<name>") and the step count, plus any caller metadata (data-order counters, configs) and
+// extra tensors of the caller's own state. Everything a resume needs lives in this one file, written
+// atomically, so a kill at any instant leaves either the previous checkpoint or the new one. Loads
+// validate every tensor before touching the model, so a bad file never leaves a half-loaded model behind.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -14,6 +16,8 @@
 namespace patchzoo::train {
 
 using checkpoint_metadata = std::map<std::string, std::string>;
+// Adds a trainer's own tensors to the checkpoint being written (names outside param/, adam_m/, adam_v/).
+using checkpoint_extras = std::function<void(safetensors_writer&)>;
 
 namespace checkpoint_detail {
 
@@ -42,7 +46,8 @@ void from_host(B& be, const tensor<T>& host, nn::param_arena<B, T>& arena) {
 template <backend B, real T>
   requires transformer_ops<B, T>
 void save_checkpoint(B& be, const std::filesystem::path& path, const nn::param_arena<B, T>& params,
-                     adamw_optimizer<B, T>& opt, const checkpoint_metadata& metadata = {}) {
+                     adamw_optimizer<B, T>& opt, const checkpoint_metadata& metadata = {},
+                     const checkpoint_extras& extras = {}) {
   auto p = checkpoint_detail::to_host(be, params);
   auto m = checkpoint_detail::to_host(be, std::as_const(opt.first_moment()));
   auto v = checkpoint_detail::to_host(be, std::as_const(opt.second_moment()));
@@ -52,6 +57,7 @@ void save_checkpoint(B& be, const std::filesystem::path& path, const nn::param_a
     w.add("adam_m/" + s.name, m.slice(s));
     w.add("adam_v/" + s.name, v.slice(s));
   }
+  if (extras) extras(w);
   for (const auto& [key, value] : metadata) w.add_metadata(key, value);
   w.add_metadata("format", checkpoint_detail::format_tag);
   w.add_metadata("step", std::to_string(opt.steps()));

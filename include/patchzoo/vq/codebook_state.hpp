@@ -107,18 +107,27 @@ class codebook_state {
 
   const code_histogram& last_batch() const { return batch_; }
 
-  // Checkpointing: the tensors go into a safetensors file beside the training checkpoint.
+  // Checkpointing: the tensors go into the training checkpoint file, so that they commit with it.
   void add_to(safetensors_writer& w) const {
     w.add("codebook_state/last_used", last_used_.cview());
     w.add("codebook_state/ema_size", ema_size_.cview());
     w.add("codebook_state/ema_sum", ema_sum_.cview());
   }
-  void load_from(const safetensors_reader& r) {
+  // The state stored in `r` as a new object: every tensor is checked against this state's dtypes and
+  // shapes first (errors name the file and the tensor), and this state is left as it was.
+  codebook_state loaded_from(const safetensors_reader& r) const {
+    codebook_state s;
+    s.cfg_ = cfg_;
+    s.last_used_ = tensor<std::int32_t>(last_used_.shape());
+    s.ema_size_ = tensor<double>(ema_size_.shape());
+    s.ema_sum_ = tensor<double>(ema_sum_.shape());
+    s.batch_ = batch_;
     std::map<std::string, safetensors_target> targets;
-    targets.emplace("codebook_state/last_used", last_used_.view());
-    targets.emplace("codebook_state/ema_size", ema_size_.view());
-    targets.emplace("codebook_state/ema_sum", ema_sum_.view());
+    targets.emplace("codebook_state/last_used", s.last_used_.view());
+    targets.emplace("codebook_state/ema_size", s.ema_size_.view());
+    targets.emplace("codebook_state/ema_sum", s.ema_sum_.view());
     r.load_all_into(targets);
+    return s;
   }
 
  private:

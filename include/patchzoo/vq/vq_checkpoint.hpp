@@ -1,7 +1,9 @@
 #pragma once
-// Tokenizer checkpoints: the training checkpoint (parameters, AdamW moments, step, metadata with the
-// model configuration and the data-iterator position) plus a second file with the host codebook state
-// and the loss history. Both carry the step, and a load insists that they match.
+// Tokenizer checkpoints: one training checkpoint file holding parameters, AdamW moments, step, metadata
+// (model configuration, data-iterator position), the host codebook state and the loss history. One
+// file commits atomically: a kill at any instant leaves the previous checkpoint or the new one.
+// Older runs kept the codebook state and history in a second file; those still resume when its step
+// matches the checkpoint's.
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -13,9 +15,14 @@
 namespace patchzoo::vq {
 
 inline std::filesystem::path checkpoint_path(const std::filesystem::path& dir) { return dir / "checkpoint.safetensors"; }
+// The second file of older checkpoints (read on resume, removed by the next save).
 inline std::filesystem::path codebook_state_path(const std::filesystem::path& dir) {
   return dir / "codebook_state.safetensors";
 }
+
+// The loss history holds one row per step: step, recon_mse, quantizer loss, perplexity, usage, lr,
+// restarted codes (vq_trainer's vq_step_log).
+inline constexpr std::int64_t history_columns = 7;
 
 inline void add_config_metadata(train::checkpoint_metadata& m, const vq_config& c) {
   m["vq.codebook_size"] = std::to_string(c.codebook_size);
@@ -62,43 +69,66 @@ inline vq_config read_checkpoint_config(const std::filesystem::path& path) {
   return c;
 }
 
-// Writes the codebook state first: a crash between the two writes leaves a step mismatch that the
-// load reports, never a silently inconsistent pair.
+// `history` is [steps, history_columns]; it and the codebook state go into the checkpoint file itself.
 template <backend B, real T>
 void save_tokenizer_checkpoint(B& be, const std::filesystem::path& dir, vq_tokenizer<B, T>& model,
                                train::adamw_optimizer<B, T>& opt, train::checkpoint_metadata metadata,
                                const tensor<double>& history) {
   std::filesystem::create_directories(dir);
   add_config_metadata(metadata, model.config());
-  safetensors_writer w;
-  model.state().add_to(w);
-  if (history.rank() == 2 && history.numel() > 0) w.add("history", history.cview());
-  w.add_metadata("step", std::to_string(opt.steps()));
-  w.write(codebook_state_path(dir));
-  train::save_checkpoint(be, checkpoint_path(dir), std::as_const(model).params(), opt, metadata);
+  train::save_checkpoint(be, checkpoint_path(dir), std::as_const(model).params(), opt, metadata,
+                         [&](safetensors_writer& w) {
+                           model.state().add_to(w);
+                           w.add("history", history.cview());
+                         });
+  std::filesystem::remove(codebook_state_path(dir));  // an older run's second file, superseded now
 }
 
+namespace checkpoint_detail {
+
+// The loss history of a checkpoint at `steps`, its shape checked before anything is read.
+inline tensor<double> read_history(const safetensors_reader& r, std::int64_t steps) {
+  const auto& e = r.entry("history");
+  check(e.shape == std::vector<std::int64_t>{steps, history_columns}, "vq checkpoint", r.path().string(),
+        ": tensor 'history' has shape ", shape_str(e.shape), ", expected [", steps, ", ", history_columns,
+        "] (one row per step up to step ", steps, ")");
+  tensor<double> h(shape_t{steps, history_columns});
+  r.load_into("history", h.view());
+  return h;
+}
+
+// Where the codebook state and history are: the checkpoint itself, or an older run's second file
+// whose step must match the checkpoint's.
+inline std::filesystem::path state_file(const std::filesystem::path& dir, const safetensors_reader& checkpoint,
+                                        std::int64_t steps) {
+  if (checkpoint.contains("codebook_state/last_used")) return checkpoint_path(dir);
+  const auto path = codebook_state_path(dir);
+  check(std::filesystem::exists(path), "vq checkpoint", checkpoint_path(dir).string(),
+        " holds no codebook state, and there is no ", path.string(), " beside it");
+  const safetensors_reader r(path);
+  const auto step = r.metadata().find("step");
+  check(step != r.metadata().end() && step->second == std::to_string(steps), "vq checkpoint", path.string(),
+        " is for step ", step == r.metadata().end() ? std::string("(none)") : step->second, " but ",
+        checkpoint_path(dir).string(), " is at step ", steps, " (interrupted save of an older version?)");
+  return path;
+}
+
+}  // namespace checkpoint_detail
+
 // Restores model, optimizer and codebook state from dir; returns the checkpoint metadata and fills
-// `history` with the stored loss history.
+// `history` with the stored loss history. Everything is validated before the model is touched.
 template <backend B, real T>
 train::checkpoint_metadata load_tokenizer_checkpoint(B& be, const std::filesystem::path& dir,
                                                      vq_tokenizer<B, T>& model, train::adamw_optimizer<B, T>& opt,
                                                      tensor<double>& history) {
-  const auto meta = train::load_checkpoint(be, checkpoint_path(dir), model.params(), opt);
-  const safetensors_reader r(codebook_state_path(dir));
-  const auto step = r.metadata().find("step");
-  check(step != r.metadata().end() && step->second == std::to_string(opt.steps()), "vq checkpoint",
-        codebook_state_path(dir).string(), " is for step ",
-        step == r.metadata().end() ? std::string("(none)") : step->second, " but ", checkpoint_path(dir).string(),
-        " is at step ", opt.steps(), " (interrupted save?)");
-  model.state().load_from(r);
-  if (r.contains("history")) {
-    const auto& e = r.entry("history");
-    history = tensor<double>(shape_t{e.shape.at(0), e.shape.at(1)});
-    r.load_into("history", history.view());
-  } else {
-    history = tensor<double>();
-  }
+  const safetensors_reader checkpoint(checkpoint_path(dir));
+  const std::int64_t steps = metadata_int(checkpoint_path(dir), checkpoint.metadata(), "step");
+  const safetensors_reader r(checkpoint_detail::state_file(dir, checkpoint, steps));
+  auto state = model.state().loaded_from(r);
+  auto h = checkpoint_detail::read_history(r, steps);
+  auto meta = train::load_checkpoint(be, checkpoint_path(dir), model.params(), opt);
+  model.state() = std::move(state);
+  history = std::move(h);
   return meta;
 }
 

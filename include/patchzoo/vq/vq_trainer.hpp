@@ -62,8 +62,8 @@ class vq_trainer {
     batches_.seek(metadata_int(checkpoint_path(cfg_.out_dir), meta, "data.epoch"),
                   metadata_int(checkpoint_path(cfg_.out_dir), meta, "data.position"));
     history_.clear();
-    for (std::int64_t r = 0; h.rank() == 2 && r < h.dim(0); ++r) {
-      const double* v = h.data() + r * h.dim(1);
+    for (std::int64_t r = 0; r < h.dim(0); ++r) {  // h is [step, history_columns], checked by the load
+      const double* v = h.data() + r * history_columns;
       history_.push_back({static_cast<std::int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5], static_cast<std::int64_t>(v[6])});
     }
     return opt_.steps();
@@ -91,13 +91,16 @@ class vq_trainer {
     }
   }
 
+  // loss.csv first, the checkpoint last: the checkpoint commits the step, and a loss.csv that a kill
+  // left ahead of it is rewritten from the checkpoint's history by the resumed run.
   void save(B& be) {
     check(!cfg_.out_dir.empty(), "vq_trainer::save", "no output directory");
     train::checkpoint_metadata meta = extra_metadata_;
     meta["data.epoch"] = std::to_string(batches_.epoch());
     meta["data.position"] = std::to_string(batches_.position());
-    save_tokenizer_checkpoint(be, cfg_.out_dir, model_, opt_, meta, history_tensor());
+    std::filesystem::create_directories(cfg_.out_dir);
     write_csv(cfg_.out_dir / "loss.csv");
+    save_tokenizer_checkpoint(be, cfg_.out_dir, model_, opt_, meta, history_tensor());
   }
 
   // Caller metadata stored in every checkpoint (the CLI's preprocessing, for eval).
@@ -116,13 +119,12 @@ class vq_trainer {
 
  private:
   tensor<double> history_tensor() const {
-    if (history_.empty()) return {};
-    tensor<double> t(shape_t{static_cast<std::int64_t>(history_.size()), 7});
+    tensor<double> t(shape_t{static_cast<std::int64_t>(history_.size()), history_columns});
     for (std::size_t i = 0; i < history_.size(); ++i) {
       const auto& h = history_[i];
-      const double row[7] = {static_cast<double>(h.step), h.recon_mse, h.quantizer_loss, h.perplexity, h.usage, h.lr,
-                             static_cast<double>(h.restarted)};
-      std::copy(row, row + 7, t.data() + i * 7);
+      const double row[history_columns] = {static_cast<double>(h.step), h.recon_mse, h.quantizer_loss, h.perplexity,
+                                           h.usage, h.lr, static_cast<double>(h.restarted)};
+      std::copy(row, row + history_columns, t.data() + i * history_columns);
     }
     return t;
   }
