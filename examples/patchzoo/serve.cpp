@@ -29,6 +29,10 @@ struct serve_options {
   int port = 8000;
   int workers = 2;
   int http_threads = 16;
+  std::size_t max_connections = 512;
+  std::size_t max_pending = 1024;
+  double max_body_mb = 16.0;
+  int read_timeout_ms = 5000;
   std::int64_t max_batch = 32;
   double max_queue_delay_ms = 2.0;
   std::string output = "probabilities";
@@ -47,7 +51,12 @@ void run_serve(const serve_options& o) {
   config.task = o.task;
   config.host = o.host;
   config.port = o.port;
-  config.http_threads = o.http_threads;
+  config.http.handler_threads = o.http_threads;
+  config.http.max_connections = o.max_connections;
+  config.http.max_pending = o.max_pending;
+  config.http.max_body_bytes = static_cast<std::uint64_t>(o.max_body_mb * 1024.0 * 1024.0);
+  config.http.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
+  config.http.write_timeout = std::chrono::milliseconds(o.read_timeout_ms);
   config.batching.workers = o.workers;
   config.batching.max_batch = o.max_batch;
   config.batching.max_queue_delay = std::chrono::microseconds(static_cast<std::int64_t>(o.max_queue_delay_ms * 1000.0));
@@ -109,7 +118,17 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port to listen on; 0 picks a free one")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--workers", o->workers, "Threads running batched predict calls")->capture_default_str()->check(CLI::Range(1, 256));
-  cmd->add_option("--http-threads", o->http_threads, "Connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--http-threads", o->http_threads, "Requests handled at once (connections themselves cost no thread)")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-connections", o->max_connections, "Open connections; more are answered 503 and closed")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-pending", o->max_pending, "Complete requests waiting for a handler; more are answered 503 at once")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-body-mb", o->max_body_mb, "Largest request body; larger ones are answered 413")
+      ->capture_default_str()->check(CLI::Range(0.001, 4096.0));
+  cmd->add_option("--read-timeout-ms", o->read_timeout_ms,
+                  "A connection that does not deliver a whole request (or take a whole response) within this is closed")
+      ->capture_default_str()->check(CLI::Range(10, 600000));
   cmd->add_option("--max-batch", o->max_batch, "Most images in one predict call")->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--max-queue-delay-ms", o->max_queue_delay_ms, "Longest a request waits for batch company")
       ->capture_default_str()->check(CLI::Range(0.0, 10000.0));

@@ -3,6 +3,11 @@
 // server tests share.
 #include <doctest/doctest.h>
 
+#include <httplib.h>  // the tests' client; httplib's <resolv.h> defines `_res`, which breaks Eigen's headers
+#ifdef _res
+#undef _res
+#endif
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>

@@ -1,7 +1,8 @@
 #pragma once
 // The Open Inference Protocol (KServe v2) JSON forms this server speaks: a model-less infer request
 // (the client states accuracy/latency needs in "parameters", never a model) and its response. Every
-// rejection names the offending field, e.g. "inputs[0].data[17]: ...".
+// rejection names the offending field, e.g. "inputs[0].data[17]: ...". Client values appear in messages
+// only through describe_json_value (scalars cut short, containers by size): never dumped recursively.
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -15,6 +16,7 @@
 
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/core/tensor.hpp"
+#include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/psml/service_request.hpp"
 
 namespace patchzoo::serve {
@@ -28,7 +30,7 @@ enum class output_kind { probabilities, top1 };
 inline output_kind parse_output_kind(std::string_view text) {
   if (text == "probabilities") return output_kind::probabilities;
   if (text == "top1") return output_kind::top1;
-  throw error("output_kind: expected 'probabilities' or 'top1', got '" + std::string(text) + "'");
+  throw error("output_kind: expected 'probabilities' or 'top1', got " + json_quote(text));
 }
 
 // The name of the one output tensor the server returns.
@@ -86,11 +88,11 @@ inline psml::service_request parse_parameters(const json& parameters) {
     reject_server_only(path, key);
     if (key == "min_accuracy") {
       const double a = number_in(value, path);
-      if (!(a >= 0.0 && a <= 1.0)) throw protocol_error(path, "expected a fraction in [0, 1] (e.g. 0.88), got " + value.dump());
+      if (!(a >= 0.0 && a <= 1.0)) throw protocol_error(path, "expected a fraction in [0, 1] (e.g. 0.88), got " + describe_json_value(value));
       out.min_accuracy = a;
     } else if (key == "max_latency_ms") {
       const double l = number_in(value, path);
-      if (!(std::isfinite(l) && l > 0.0)) throw protocol_error(path, "expected a latency in ms > 0, got " + value.dump());
+      if (!(std::isfinite(l) && l > 0.0)) throw protocol_error(path, "expected a latency in ms > 0, got " + describe_json_value(value));
       out.max_latency_ms = l;
     } else {
       throw protocol_error(path, "unknown parameter; accepted: min_accuracy, max_latency_ms");
@@ -99,14 +101,24 @@ inline psml::service_request parse_parameters(const json& parameters) {
   return out;
 }
 
+// A shape of integers as "[2, 784]"; anything else by describe_json_value.
+inline std::string describe_shape(const json& shape) {
+  if (!shape.is_array() || shape.size() > 8) return describe_json_value(shape);
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + describe_json_value(shape[i]);
+  return text + "]";
+}
+
 inline std::int64_t parse_batch(const json& shape, std::int64_t max_images) {
   const std::string path = "inputs[0].shape";
   if (!shape.is_array()) throw protocol_error(path, "expected an array of integers");
   for (const json& d : shape)
-    if (!d.is_number_integer()) throw protocol_error(path, "expected an array of integers, got " + shape.dump());
+    if (!d.is_number_integer()) throw protocol_error(path, "expected an array of integers, got " + describe_json_value(d));
   const bool image_form = shape.size() == 4 && shape[1] == 1 && shape[2] == image_side && shape[3] == image_side;
   const bool flat_form = shape.size() == 2 && shape[1] == image_pixels;
-  if (!image_form && !flat_form) throw protocol_error(path, "expected [B, 1, 28, 28] or [B, 784], got " + shape.dump());
+  if (!image_form && !flat_form) throw protocol_error(path, "expected [B, 1, 28, 28] or [B, 784], got " + describe_shape(shape));
+  if (!shape[0].is_number_unsigned() || shape[0].get<std::uint64_t>() > static_cast<std::uint64_t>(max_images))
+    throw protocol_error(path, "batch size must be in [1, " + std::to_string(max_images) + "], got " + describe_json_value(shape[0]));
   const std::int64_t batch = shape[0].get<std::int64_t>();
   if (batch < 1 || batch > max_images)
     throw protocol_error(path, "batch size must be in [1, " + std::to_string(max_images) + "], got " + std::to_string(batch));
@@ -120,11 +132,11 @@ inline tensor<float> parse_images(const json& input, std::int64_t max_images) {
       throw protocol_error("inputs[0]." + key, "unknown field; accepted: name, shape, datatype, data");
   for (const char* key : {"name", "shape", "datatype", "data"})
     if (!input.contains(key)) throw protocol_error(std::string("inputs[0].") + key, "missing");
-  if (input["name"] != "images") throw protocol_error("inputs[0].name", "expected \"images\", got " + input["name"].dump());
+  if (input["name"] != "images") throw protocol_error("inputs[0].name", "expected \"images\", got " + describe_json_value(input["name"]));
   const std::int64_t batch = parse_batch(input["shape"], max_images);
   const json& datatype = input["datatype"];
   if (datatype != "FP32" && datatype != "UINT8")
-    throw protocol_error("inputs[0].datatype", "expected \"FP32\" (values in [0, 1]) or \"UINT8\" (0..255), got " + datatype.dump());
+    throw protocol_error("inputs[0].datatype", "expected \"FP32\" (values in [0, 1]) or \"UINT8\" (0..255), got " + describe_json_value(datatype));
   const bool bytes = datatype == "UINT8";
   const json& data = input["data"];
   if (!data.is_array()) throw protocol_error("inputs[0].data", "expected a flat array of numbers in row-major order");
@@ -138,13 +150,13 @@ inline tensor<float> parse_images(const json& input, std::int64_t max_images) {
   for (const json& v : data) {
     if (bytes) {
       if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 255)
-        throw protocol_error("inputs[0].data[" + std::to_string(i) + "]", "UINT8 values must be integers in 0..255, got " + v.dump());
+        throw protocol_error("inputs[0].data[" + std::to_string(i) + "]", "UINT8 values must be integers in 0..255, got " + describe_json_value(v));
       out[i] = static_cast<float>(v.get<std::int64_t>()) / 255.0f;
     } else {
-      if (!v.is_number()) throw protocol_error("inputs[0].data[" + std::to_string(i) + "]", "expected a number, got " + v.dump());
+      if (!v.is_number()) throw protocol_error("inputs[0].data[" + std::to_string(i) + "]", "expected a number, got " + describe_json_value(v));
       const double x = v.get<double>();
       if (!(x >= 0.0 && x <= 1.0))
-        throw protocol_error("inputs[0].data[" + std::to_string(i) + "]", "FP32 values must be in [0, 1], got " + v.dump());
+        throw protocol_error("inputs[0].data[" + std::to_string(i) + "]", "FP32 values must be in [0, 1], got " + describe_json_value(v));
       out[i] = static_cast<float>(x);
     }
     ++i;
@@ -161,7 +173,7 @@ inline void parse_requested_outputs(const json& outputs, output_kind kind) {
       if (key != "name") throw protocol_error(path + "." + key, "unknown field; accepted: name");
     if (outputs[k]["name"] != output_name(kind))
       throw protocol_error(path + ".name", std::string("this server returns \"") + output_name(kind) + "\", not " +
-                                               outputs[k]["name"].dump());
+                                               describe_json_value(outputs[k]["name"]));
   }
 }
 
@@ -170,6 +182,10 @@ inline void parse_requested_outputs(const json& outputs, output_kind kind) {
 // Parses and validates a POST /v2/models/{task}/infer body. Throws protocol_error on any problem.
 inline infer_request parse_infer_request(std::string_view body, output_kind kind, std::int64_t max_images) {
   using nlohmann::json;
+  // Three levels suffice (body, inputs, tensor); a few more leave room for clients' harmless extras to be named.
+  constexpr int max_depth = 8;
+  if (json_nesting_depth(body, max_depth) > max_depth)
+    throw protocol_error("body", "JSON nested deeper than " + std::to_string(max_depth) + " levels");
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded()) throw protocol_error("body", "not valid JSON");
   if (!doc.is_object()) throw protocol_error("body", "expected a JSON object");
@@ -199,8 +215,8 @@ inline infer_request parse_infer_request(std::string_view body, output_kind kind
 inline std::string encode_infer_response(const std::string& task, const std::optional<std::string>& id,
                                          const tensor<float>& probabilities, output_kind kind) {
   const std::int64_t batch = probabilities.dim(0);
-  std::string out = "{\"model_name\":" + nlohmann::json(task).dump();
-  if (id) out += ",\"id\":" + nlohmann::json(*id).dump();
+  std::string out = "{\"model_name\":" + json_quote(task);
+  if (id) out += ",\"id\":" + json_quote(*id);
   out += ",\"outputs\":[{\"name\":\"";
   out += output_name(kind);
   char number[32];
@@ -229,6 +245,6 @@ inline std::string encode_infer_response(const std::string& task, const std::opt
   return out;
 }
 
-inline std::string error_body(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
+inline std::string error_body(const std::string& message) { return "{\"error\":" + json_quote(message) + "}"; }
 
 }  // namespace patchzoo::serve

@@ -1,17 +1,11 @@
 #pragma once
-// The model-less inference server on the Open Inference Protocol (KServe v2) over cpp-httplib.
+// The model-less inference server on the Open Inference Protocol (KServe v2) over an event-driven HTTP server.
 // A client names a task and states its accuracy/latency needs; the router picks a concrete model,
 // the dynamic batcher runs it, and the response never says which model answered. Which model did is
 // recorded only server-side (request log, per-model metrics behind the admin token).
 // With per-input selection one request's images may be answered by several models: the server splits
 // the batch by chosen model, runs each part, and reassembles the rows in the client's order.
-// Consumers link cpp-httplib (pkg-config cpp-httplib).
-#include <httplib.h>
-// httplib pulls in <resolv.h>, whose `_res` macro breaks Eigen headers included after this one (Eigen
-// names parameters `_res`); nothing here uses the resolver state it stands for.
-#ifdef _res
-#undef _res
-#endif
+// The HTTP transport is http_server (Boost.Beast, event-driven): consumers link Boost's headers and Threads.
 
 #include <atomic>
 #include <chrono>
@@ -31,7 +25,9 @@
 #include "patchzoo/psml/make_mechanism.hpp"
 #include "patchzoo/psml/router.hpp"
 #include "patchzoo/psml/selection_mechanism.hpp"
+#include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/serve/dynamic_batcher.hpp"
+#include "patchzoo/serve/http_server.hpp"
 #include "patchzoo/serve/inference_protocol.hpp"
 #include "patchzoo/serve/model_executor.hpp"
 #include "patchzoo/serve/request_log.hpp"
@@ -45,7 +41,6 @@ class inference_server {
   inference_server(server_config config, executor_loader loader)
       : config_(std::move(config)), loader_(std::move(loader)) {
     check(static_cast<bool>(loader_), "inference_server", "no executor loader");
-    check(config_.http_threads >= 1, "inference_server", "http_threads must be >= 1");
     if (!config_.request_log.empty()) log_ = std::make_unique<request_log>(config_.request_log);
     state_ = load_state();
     batcher_ = std::make_unique<dynamic_batcher>(config_.batching, metrics_);
@@ -54,23 +49,10 @@ class inference_server {
   inference_server(const inference_server&) = delete;
   inference_server& operator=(const inference_server&) = delete;
 
-  // Binds and starts answering on a background thread; returns once the server accepts connections.
+  // Binds and starts answering on background threads; returns once the server accepts connections.
   void start() {
-    http_.set_tcp_nodelay(true);  // without it keep-alive clients stall ~40 ms per response (Nagle + delayed ACK)
-    http_.set_keep_alive_timeout(1);  // an idle keep-alive connection must not hold up stop() for long
-    http_.set_keep_alive_max_count(1000);
-    http_.set_read_timeout(2, 0);
-    http_.set_write_timeout(2, 0);
-    const int threads = config_.http_threads;
-    http_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-    register_routes();
-    port_ = config_.port == 0 ? http_.bind_to_any_port(config_.host)
-                              : (http_.bind_to_port(config_.host, config_.port) ? config_.port : -1);
-    check(port_ > 0, "inference_server", "cannot listen on ", config_.host, ":", config_.port);
-    listener_ = std::thread([this] { http_.listen_after_bind(); });
-    for (int waited_ms = 0; !http_.is_running() && waited_ms < 5000; ++waited_ms)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    check(http_.is_running(), "inference_server", "the listener did not start");
+    http_ = std::make_unique<http_server>(config_.http, [this](const http_request& req) { return route(req); });
+    port_ = http_->listen(config_.host, config_.port);
     ready_ = true;
   }
 
@@ -78,14 +60,16 @@ class inference_server {
   void stop() {
     if (stopped_.exchange(true)) return;
     ready_ = false;
-    http_.stop();
-    if (listener_.joinable()) listener_.join();
+    if (http_) http_->stop();
     if (batcher_) batcher_->stop();
   }
 
   int port() const { return port_; }
   const server_config& config() const { return config_; }
   const serving_metrics& metrics() const { return metrics_; }
+  // Connections turned away at the cap, and requests answered 503 because too many were waiting.
+  std::uint64_t rejected_connections() const { return http_ ? http_->rejected_connections() : 0; }
+  std::uint64_t shed_requests() const { return http_ ? http_->shed_requests() : 0; }
 
  private:
   struct serving_state {
@@ -108,51 +92,52 @@ class inference_server {
     return state_;
   }
 
-  static void reply(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
+  static http_response reply(int status, const nlohmann::ordered_json& body) {
+    http_response res;
     res.status = status;
-    res.set_content(body.dump(), "application/json");
+    res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return res;
   }
-  static void reply_error(httplib::Response& res, int status, const std::string& message) {
-    res.status = status;
-    res.set_content(error_body(message), "application/json");
-  }
+  static http_response reply_error(int status, const std::string& message) { return http_error_response(status, message); }
 
-  void register_routes() {
-    http_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (res.body.empty())
-        res.set_content(error_body(res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
-                                                     : "HTTP " + std::to_string(res.status)),
-                        "application/json");
-    });
-    http_.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      metrics_.record_failure();
-      reply_error(res, 500, "internal server error");
-    });
-    http_.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"live", true}}); });
-    http_.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
-      reply(res, ready_ ? 200 : 503, {{"ready", ready_.load()}});
-    });
-    http_.Get(R"(/v2/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      if (known_task(req, res)) reply(res, 200, metadata());
-    });
-    http_.Get(R"(/v2/models/([^/]+)/ready)", [this](const httplib::Request& req, httplib::Response& res) {
-      if (known_task(req, res)) reply(res, ready_ ? 200 : 503, {{"name", config_.task}, {"ready", ready_.load()}});
-    });
-    http_.Post(R"(/v2/models/([^/]+)/infer)", [this](const httplib::Request& req, httplib::Response& res) {
-      if (known_task(req, res)) infer(req, res);
-    });
-    http_.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+  // The endpoints: /v2/health/{live,ready}, /v2/models/{task}[/ready|/infer], /metrics, /v2/admin/*.
+  http_response route(const http_request& req) {
+    const std::string& path = req.path;
+    const bool get = req.method == "GET", post = req.method == "POST";
+    if (path == "/v2/health/live" && get) return reply(200, {{"live", true}});
+    if (path == "/v2/health/ready" && get) return reply(ready_ ? 200 : 503, {{"ready", ready_.load()}});
+    if (path == "/metrics" && get) {
       // Per-model series name models, so only an administrator sees them.
       const bool per_model = !config_.admin_token.empty() && bearer_matches(req);
-      res.set_content(metrics_.prometheus_text(per_model), "text/plain; version=0.0.4");
-    });
-    if (!config_.admin_token.empty()) register_admin_routes();
+      http_response res;
+      res.content_type = "text/plain; version=0.0.4";
+      res.body = metrics_.prometheus_text(per_model);
+      return res;
+    }
+    const std::string models = "/v2/models/";
+    if (path.rfind(models, 0) == 0) {
+      const std::string rest = path.substr(models.size());
+      const std::size_t slash = rest.find('/');
+      const std::string task = rest.substr(0, slash);
+      const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      if (!task.empty() && (action.empty() || action == "ready" || action == "infer")) {
+        const char* allowed = action == "infer" ? "POST" : "GET";
+        if (req.method != allowed) return method_not_allowed(req, allowed);
+        if (task != config_.task)
+          return reply_error(404, "unknown model " + json_quote(task) + ": this server serves " + json_quote(config_.task));
+        if (action.empty()) return reply(200, metadata());
+        if (action == "ready") return reply(ready_ ? 200 : 503, {{"name", config_.task}, {"ready", ready_.load()}});
+        return infer(req);
+      }
+    }
+    if (!config_.admin_token.empty() && path.rfind("/v2/admin/", 0) == 0) return admin(req);
+    return reply_error(404, "no such endpoint: " + req.method + " " + path);
   }
 
-  bool known_task(const httplib::Request& req, httplib::Response& res) const {
-    if (req.matches[1] == config_.task) return true;
-    reply_error(res, 404, "unknown model '" + std::string(req.matches[1]) + "': this server serves '" + config_.task + "'");
-    return false;
+  static http_response method_not_allowed(const http_request& req, const char* allowed) {
+    http_response res = reply_error(405, req.method + " " + req.path + ": method not allowed; use " + allowed);
+    res.headers.emplace_back("Allow", allowed);
+    return res;
   }
 
   nlohmann::ordered_json metadata() const {
@@ -168,20 +153,19 @@ class inference_server {
               {"max_latency_ms", "optional number > 0: highest acceptable profiled latency per image, ms"}}}};
   }
 
-  void infer(const httplib::Request& req, httplib::Response& res) {
+  http_response infer(const http_request& req) {
     const auto arrived = std::chrono::steady_clock::now();
-    nlohmann::ordered_json entry = {{"time", utc_timestamp()}, {"client", req.remote_addr + ":" + std::to_string(req.remote_port)}};
+    nlohmann::ordered_json entry = {{"time", utc_timestamp()}, {"client", req.remote_address + ":" + std::to_string(req.remote_port)}};
     infer_request request;
     try {
       request = parse_infer_request(req.body, config_.output, config_.max_request_images);
     } catch (const protocol_error& e) {
       metrics_.record_bad_request();
-      res.status = 400;
-      res.set_content(nlohmann::json{{"error", e.what()}, {"field", e.field()}}.dump(), "application/json");
+      http_response res = reply(400, {{"error", e.what()}, {"field", e.field()}});
       entry["status"] = "bad_request";
       entry["error"] = e.what();
       if (log_) log_->write(entry);
-      return;
+      return res;
     }
     const std::int64_t images = request.images.dim(0);
     if (request.id) entry["id"] = *request.id;
@@ -200,12 +184,11 @@ class inference_server {
                                      [](const psml::route_decision& d) { return d.status == psml::selection_status::infeasible; });
     if (refused) {
       metrics_.record_infeasible();
-      reply_error(res, 422, "infeasible: no model for task '" + config_.task + "' meets the request (" + describe(request.service) + ")");
       entry["status"] = "infeasible";
       entry["selected_model"] = nullptr;
       entry["met_request"] = false;
       if (log_) log_->write(entry);
-      return;
+      return reply_error(422, "infeasible: no model for task " + json_quote(config_.task) + " meets the request (" + describe(request.service) + ")");
     }
     const bool per_input = state->router->config().granularity == psml::selection_granularity::per_input;
     if (per_input) {
@@ -224,6 +207,7 @@ class inference_server {
     for (std::size_t row = 0; row < decisions.size(); ++row)
       rows_of[decisions[row].model_index].push_back(static_cast<std::int64_t>(row));
     std::string status = "served";
+    http_response res;
     try {
       std::vector<std::pair<std::size_t, std::future<tensor<float>>>> parts;
       for (const auto& [model_index, rows] : rows_of) {
@@ -234,18 +218,17 @@ class inference_server {
       for (auto& part : parts)
         if (part.second.wait_until(deadline) != std::future_status::ready) status = "timeout";
       if (status == "timeout") {
-        reply_error(res, 503, "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms");
+        res = reply_error(503, "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms");
       } else {
         tensor<float> probabilities({images, class_count});
         for (auto& [model_index, result] : parts) scatter_rows(result.get(), rows_of.at(model_index), probabilities);
-        res.status = 200;
-        res.set_content(encode_infer_response(config_.task, request.id, probabilities, config_.output), "application/json");
+        res.body = encode_infer_response(config_.task, request.id, probabilities, config_.output);
       }
     } catch (const std::exception& e) {
       // The message may name the model, so the client gets a generic one and the log the real one.
       status = "failed";
       entry["error"] = e.what();
-      reply_error(res, stopped_ ? 503 : 500, stopped_ ? "the server is shutting down" : "inference failed");
+      res = reply_error(stopped_ ? 503 : 500, stopped_ ? "the server is shutting down" : "inference failed");
     }
     const double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived).count();
     if (status == "served") {
@@ -257,6 +240,7 @@ class inference_server {
     entry["status"] = status;
     entry["latency_ms"] = latency_ms;
     if (log_) log_->write(entry);
+    return res;
   }
 
   // images[rows] as a new batch.
@@ -289,52 +273,50 @@ class inference_server {
   }
 
   // Constant-time comparison, so response timing does not reveal how much of a guessed token was right.
-  bool bearer_matches(const httplib::Request& req) const {
+  bool bearer_matches(const http_request& req) const {
     const std::string expected = "Bearer " + config_.admin_token;
-    const std::string given = req.get_header_value("Authorization");
+    const std::string given = req.header("Authorization");
     unsigned char diff = given.size() == expected.size() ? 0 : 1;
     for (std::size_t i = 0; i < expected.size(); ++i)
       diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
     return diff == 0;
   }
 
-  template <class Handler>
-  auto admin(Handler handler) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res) {
-      if (!bearer_matches(req)) return reply_error(res, 403, "admin endpoints need the header 'Authorization: Bearer <token>'");
-      handler(req, res);
-    };
-  }
-
-  void register_admin_routes() {
-    http_.Post("/v2/admin/pin", admin([this](const httplib::Request& req, httplib::Response& res) {
+  http_response admin(const http_request& req) {
+    if (!bearer_matches(req)) return reply_error(403, "admin endpoints need the header 'Authorization: Bearer <token>'");
+    const std::string& path = req.path;
+    if (path == "/v2/admin/stats" && req.method == "GET") return reply(200, admin_stats());
+    if (req.method != "POST") return reply_error(path == "/v2/admin/stats" ? 405 : 404, "no such endpoint: " + req.method + " " + path);
+    if (path == "/v2/admin/pin") {
       const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object() || !body.contains("model_id") || !body["model_id"].is_string())
-        return reply_error(res, 400, "model_id: expected a body {\"model_id\": \"<id>\"}");
+      if (json_nesting_depth(req.body) > 2 || body.is_discarded() || !body.is_object() || !body.contains("model_id") ||
+          !body["model_id"].is_string())
+        return reply_error(400, "model_id: expected a body {\"model_id\": \"<id>\"}");
       const std::shared_ptr<serving_state> state = current();
-      const auto index = state->router->find(body["model_id"].get<std::string>());
-      if (!index) return reply_error(res, 400, "model_id: no model '" + body["model_id"].get<std::string>() + "' in the zoo");
+      const std::string id = body["model_id"].get<std::string>();
+      const auto index = state->router->find(id);
+      if (!index) return reply_error(400, "model_id: no model " + json_quote(id) + " in the zoo");
       state->router->pin(*index);
-      reply(res, 200, {{"pinned", body["model_id"]}});
-    }));
-    http_.Post("/v2/admin/unpin", admin([this](const httplib::Request&, httplib::Response& res) {
+      return reply(200, {{"pinned", id}});
+    }
+    if (path == "/v2/admin/unpin") {
       current()->router->unpin();
-      reply(res, 200, {{"pinned", nullptr}});
-    }));
-    http_.Get("/v2/admin/stats", admin([this](const httplib::Request&, httplib::Response& res) { reply(res, 200, admin_stats()); }));
-    http_.Post("/v2/admin/reload", admin([this](const httplib::Request&, httplib::Response& res) {
+      return reply(200, {{"pinned", nullptr}});
+    }
+    if (path == "/v2/admin/reload") {
       std::shared_ptr<serving_state> fresh;
       try {
         fresh = load_state();
       } catch (const std::exception& e) {
-        return reply_error(res, 500, std::string("reload failed, still serving the previous zoo: ") + e.what());
+        return reply_error(500, std::string("reload failed, still serving the previous zoo: ") + e.what());
       }
       {
         std::lock_guard lock(state_mutex_);
         state_ = fresh;
       }
-      reply(res, 200, {{"reloaded", true}, {"models", fresh->router->profiles().size()}, {"front", fresh->router->front().size()}});
-    }));
+      return reply(200, {{"reloaded", true}, {"models", fresh->router->profiles().size()}, {"front", fresh->router->front().size()}});
+    }
+    return reply_error(404, "no such endpoint: " + req.method + " " + path);
   }
 
   nlohmann::ordered_json admin_stats() const {
@@ -366,8 +348,7 @@ class inference_server {
   mutable std::mutex state_mutex_;
   std::shared_ptr<serving_state> state_;
   std::unique_ptr<dynamic_batcher> batcher_;
-  httplib::Server http_;
-  std::thread listener_;
+  std::unique_ptr<http_server> http_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopped_{false};
   int port_ = -1;

@@ -12,6 +12,7 @@
 #include "patchzoo/psml/selection_mechanism.hpp"
 #include "patchzoo/psml/selection_policy.hpp"
 #include "patchzoo/serve/dynamic_batcher.hpp"
+#include "patchzoo/serve/http_server.hpp"
 #include "patchzoo/serve/inference_protocol.hpp"
 #include "patchzoo/serve/model_executor.hpp"
 
@@ -28,7 +29,7 @@ struct server_config {
   psml::defense_config defense;       // how the model is chosen (psml.md 4); never settable by a client
   std::string admin_token;             // empty: no admin endpoints at all
   std::filesystem::path request_log;   // empty: no request log
-  int http_threads = 16;               // connections served at once; more than workers, so batches can form
+  http_limits http;                    // handler threads (more than workers, so batches form), timeouts, caps
   std::int64_t max_request_images = 1024;
   std::chrono::milliseconds request_timeout{10000};  // a request still unanswered after this gets 503
   // Builds the selection mechanism itself, overriding `defense` (tests, custom mechanisms). Server-side only.
