@@ -8,6 +8,7 @@
 #include <map>
 
 #include "attack/attack_fixtures.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/attack/attack_experiment.hpp"
 #include "patchzoo/attack/experiment_report.hpp"
 
@@ -54,7 +55,8 @@ TEST_CASE("experiment: single >= fingerprint - 1 point > naive on a small budget
       undefended[row.mode] = row;
   REQUIRE(undefended.size() == 4);
   for (const auto& [mode, row] : undefended) {
-    CAPTURE(mode);
+    const std::string& name = mode;  // CAPTURE is a lambda, and clang 14 cannot capture a structured binding
+    CAPTURE(name);
     CHECK(row.queries == 300);
   }
   CHECK(undefended["single"].victim_share == 1.0);
@@ -92,9 +94,9 @@ TEST_CASE("experiment: single >= fingerprint - 1 point > naive on a small budget
   CHECK(extraction_table(back) == extraction_table(r));
   CHECK(defense_table(back) == defense_table(r));
   CHECK(cost_table(cost_back) == cost_table(cost));
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("patchzoo_attack_report_" + std::to_string(::getpid()));
+  const temp_dir scratch("attack_report");
+  const std::filesystem::path& dir = scratch.path;
   write_experiment_report(dir, r, cost, "header");
   CHECK(std::filesystem::file_size(dir / "psml_protection_fidelity.png") > 1000);
   CHECK(std::filesystem::file_size(dir / "psml_protection_trigger.png") > 1000);
-  std::filesystem::remove_all(dir);
 }

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
 
 using namespace patchzoo;

@@ -15,22 +15,13 @@
 #include "patchzoo/image/png_reader.hpp"
 #include "patchzoo/zoo/make_classifier.hpp"
 #include "patchzoo/zoo/weights.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::dpar::experiment;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("patchzoo_experiment_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 // An untrained one-model zoo: a small CNN (the metrics only need some fixed feature map).
 void write_tiny_zoo(const fs::path& dir) {
@@ -72,7 +63,7 @@ TEST_CASE("dpar experiment, tiny preset: curves, ablation tables, report and pic
     MESSAGE("Fashion-MNIST is not installed; skipped");
     return;
   }
-  temp_dir dir("tiny");
+  temp_dir dir("experiment_tiny");
   fs::create_directories(dir.path / "zoo");
   write_tiny_zoo(dir.path / "zoo");
   auto c = preset_config("tiny");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dpar/tiny_pipeline.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/dpar/entropy_file.hpp"
@@ -252,8 +253,8 @@ TEST_CASE("sampler: cfg scale 1 equals conditional sampling; same seed, same sam
 
 TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold -> DPAR -> samples") {
   xtensor_backend be;
-  const fs::path dir = fs::temp_directory_path() / "patchzoo_dpar_pipeline";
-  fs::remove_all(dir);
+  const temp_dir scratch("dpar_pipeline");
+  const fs::path& dir = scratch.path;
   const auto data = test::tiny_token_file(16, 21);
   dpar::train_config tc;
   tc.steps = 20;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dpar/tiny_pipeline.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/dpar/entropy_file.hpp"
 #include "patchzoo/dpar/model_checkpoint.hpp"
@@ -18,13 +19,6 @@ using namespace patchzoo;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("patchzoo_dpar_trainer_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 dpar::entropy_file ramp_entropies(const vq::token_file& t) {
   dpar::entropy_file e{t.grid_h, t.grid_w, {}};
@@ -55,12 +49,13 @@ void check_resume_exact(const std::string& name, Make make, const dpar::entropy_
   cfg.warmup = 2;
   cfg.cosine = true;
   cfg.seed = 11;
-  cfg.out_dir = fresh_dir(name + "_full");
+  const temp_dir full_dir("dpar_trainer_" + name + "_full"), split_dir("dpar_trainer_" + name + "_split");
+  cfg.out_dir = full_dir.path;
   auto full_model = make();
   dpar::trainer<xtensor_backend, Model> full(*full_model, data, cfg, ent, pc);
   full.run(be);
 
-  cfg.out_dir = fresh_dir(name + "_split");
+  cfg.out_dir = split_dir.path;
   cfg.checkpoint_every = 3;
   {
     auto first_model = make();
@@ -97,7 +92,7 @@ void check_resume_exact(const std::string& name, Make make, const dpar::entropy_
 TEST_CASE("entropy file: round trip, header checks, corruption is named") {
   const auto tokens = test::tiny_token_file(5, 1);
   const auto e = ramp_entropies(tokens);
-  const fs::path dir = fresh_dir("entropy_file");
+  const temp_dir dir("dpar_entropy_file");
   const fs::path path = dir / "a.entropy";
   dpar::write_entropy_file(path, e);
   const auto back = dpar::read_entropy_file(path);
@@ -181,7 +176,8 @@ TEST_CASE("trainer: FLOPs follow flops.hpp per image and patch count; checkpoint
   dpar::train_config cfg;
   cfg.steps = 2;
   cfg.batch = 4;
-  cfg.out_dir = fresh_dir("flops");
+  const temp_dir dir("dpar_trainer_flops");
+  cfg.out_dir = dir.path;
   dpar::dpar_model<xtensor_backend, float> model(test::tiny_dpar_config(), 3);
   dpar::trainer<xtensor_backend, dpar::dpar_model<xtensor_backend, float>> t(model, data, cfg, &ent, pc);
   t.run(be);

@@ -13,22 +13,13 @@
 #include "patchzoo/eval/sample_metrics.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
 #include "support/random.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::zoo;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("patchzoo_eval_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 sequential_spec small_cnn(std::int64_t channels) {
   using L = layer_spec;
@@ -66,7 +57,7 @@ manifest write_zoo(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("most_accurate_cnn skips ViTs and MLPs however accurate") {
-  temp_dir dir("pick");
+  temp_dir dir("eval_pick");
   auto m = write_zoo(dir.path);
   CHECK(eval::most_accurate_cnn(m) == 3);
   m.models[4].profile.accuracy = 0.9;
@@ -77,7 +68,7 @@ TEST_CASE("most_accurate_cnn skips ViTs and MLPs however accurate") {
 }
 
 TEST_CASE("zoo_features: the chosen model's penultimate features and probabilities, batched") {
-  temp_dir dir("features");
+  temp_dir dir("eval_features");
   write_zoo(dir.path);
   const auto images = test::random_tensor<float>(shape_t{7, 1, image_side, image_side}, 3, 0.0, 1.0);
   const auto small_batches = eval::zoo_features::load(dir.path, 3);
@@ -109,7 +100,7 @@ TEST_CASE("zoo_features: the chosen model's penultimate features and probabiliti
 }
 
 TEST_CASE("evaluate_samples: real images scored against themselves, and against noise") {
-  temp_dir dir("samples");
+  temp_dir dir("eval_samples");
   write_zoo(dir.path);
   const auto classifier = eval::zoo_features::load(dir.path);
   // "real" images: smooth blobs; "generated" noise: uniform pixels

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <regex>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/image/plot.hpp"
 #include "patchzoo/image/png_reader.hpp"
 

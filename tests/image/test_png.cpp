@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/image/png.hpp"
 #include "patchzoo/image/png_reader.hpp"
 

@@ -1,8 +1,11 @@
-// Writes sample figures to /tmp/patchzoo_image_samples/ for a person to look at: a labelled
-// Fashion-MNIST grid (10 classes x 8 samples), an entropy-style heatmap over an image, and loss curves.
+// Writes sample figures for a person to look at: a labelled Fashion-MNIST grid (10 classes x 8 samples),
+// an entropy-style heatmap over an image, and loss curves. They go to a temporary directory removed at
+// the end; to keep them, name a directory: PATCHZOO_KEEP_SAMPLES=/some/dir build/tests/test_image
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 
 #include "patchzoo/data/batch_iterator.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
@@ -12,18 +15,21 @@
 #include "patchzoo/image/plot.hpp"
 #include "patchzoo/image/png.hpp"
 #include "patchzoo/image/png_reader.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::image;
 
-namespace {
-
-const std::filesystem::path sample_dir = "/tmp/patchzoo_image_samples";
-
-}  // namespace
-
 TEST_CASE("sample figures from Fashion-MNIST") {
-  std::filesystem::create_directories(sample_dir);
+  std::optional<temp_dir> scratch;
+  std::filesystem::path sample_dir;
+  if (const char* keep = std::getenv("PATCHZOO_KEEP_SAMPLES"); keep && *keep) {
+    sample_dir = keep;
+    std::filesystem::create_directories(sample_dir);
+    MESSAGE("sample figures kept in ", sample_dir.string());
+  } else {
+    sample_dir = scratch.emplace("image_samples").path;
+  }
   const data::fashion_mnist ds = data::load_fashion_mnist();
 
   // Grid: the first 8 test images of each class, one class per row.

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/io/safetensors.hpp"
 
 using namespace patchzoo;

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/io/safetensors.hpp"
 
 using namespace patchzoo;

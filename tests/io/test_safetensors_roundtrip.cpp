@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/io/safetensors.hpp"
 
 using namespace patchzoo;

@@ -11,6 +11,7 @@
 #include "patchzoo/data/markov_tokens.hpp"
 #include "patchzoo/nn/transformer.hpp"
 #include "patchzoo/train/checkpoint.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 
@@ -43,10 +44,6 @@ struct run {
   }
 };
 
-std::filesystem::path temp_path(const std::string& name) {
-  return std::filesystem::temp_directory_path() / ("patchzoo_test_" + std::to_string(::getpid()) + "_" + name);
-}
-
 }  // namespace
 
 TEST_CASE("checkpoint: resuming reproduces the uninterrupted loss curve exactly") {
@@ -54,7 +51,8 @@ TEST_CASE("checkpoint: resuming reproduces the uninterrupted loss curve exactly"
   std::vector<double> expected;
   for (int s = 0; s < 10; ++s) expected.push_back(straight.step());
 
-  const auto path = temp_path("resume.safetensors");
+  const temp_dir dir("checkpoint");
+  const auto path = dir / "resume.safetensors";
   {
     run first;
     for (int s = 0; s < 4; ++s) CHECK(first.step() == expected[s]);
@@ -66,12 +64,12 @@ TEST_CASE("checkpoint: resuming reproduces the uninterrupted loss curve exactly"
   CHECK(resumed.opt.steps() == 4);
   resumed.data_rng = rng_stream(17, std::stoull(meta.at("data_rng_counter")));
   for (int s = 4; s < 10; ++s) CHECK(resumed.step() == expected[s]);
-  std::filesystem::remove(path);
 }
 
 TEST_CASE("checkpoint: a file for another model shape is rejected and the model is left untouched") {
   eigen_backend be;
-  const auto path = temp_path("mismatch.safetensors");
+  const temp_dir dir("checkpoint");
+  const auto path = dir / "mismatch.safetensors";
   nn::transformer<eigen_backend, float> wide(small_config(32), 1);
   train::adamw_optimizer<eigen_backend, float> wide_opt(wide.layout(), {});
   train::save_checkpoint(be, path, wide.params(), wide_opt);
@@ -86,5 +84,4 @@ TEST_CASE("checkpoint: a file for another model shape is rejected and the model 
 
   std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a checkpoint";
   CHECK_THROWS_AS(train::load_checkpoint(be, path, narrow.params(), narrow_opt), patchzoo::error);
-  std::filesystem::remove(path);
 }

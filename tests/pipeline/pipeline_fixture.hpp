@@ -14,6 +14,7 @@
 #include "patchzoo/core/rng.hpp"
 #include "patchzoo/data/image_dataset.hpp"
 #include "patchzoo/vq/vq_config.hpp"
+#include "support/temp_dir.hpp"
 
 namespace patchzoo::test {
 
@@ -42,14 +43,6 @@ inline vq::vq_config tiny_tokenizer_config() {
   c.downsample = 2;  // 32x32 inputs -> 16x16 tokens, as --grid 16
   c.dead_code_steps = 0;
   return c;
-}
-
-// A fresh, empty directory under the system temp directory.
-inline std::filesystem::path scratch_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("patchzoo_pipeline_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 }  // namespace patchzoo::test

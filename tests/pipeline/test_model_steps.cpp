@@ -32,7 +32,8 @@ double mean_of(const std::vector<dpar::train_step_log>& h, std::size_t from, std
 
 TEST_CASE("entropy step: training, entropies equal the model's own, statistics and theta") {
   eigen_backend be;
-  const auto dir = test::scratch_dir("entropy");
+  const temp_dir scratch("pipeline_entropy");
+  const auto& dir = scratch.path;
   const auto data = test::tiny_token_file(64, 31);
   std::int64_t parameters = 0, steps_seen = 0;
   const auto s = pipeline::train_entropy_model(
@@ -115,7 +116,8 @@ TEST_CASE("make_patcher: fitted or given theta, static and token modes, entropy 
 
 TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, costs, sampling from checkpoints") {
   eigen_backend be;
-  const auto dir = test::scratch_dir("dpar");
+  const temp_dir scratch("pipeline_dpar");
+  const auto& dir = scratch.path;
   const auto data = test::tiny_token_file(64, 41);
   const pipeline::ar_model_options shape{.dim = 32, .heads = 2, .ffn = 32, .layers = 3, .encoder_layers = 1,
                                          .global_layers = 1, .decoder_layers = 1, .classes = 3};

@@ -27,7 +27,8 @@ TEST_CASE("tokenizer_input: grid 16 pads 28 -> 32, grid 24 resizes to 48, other 
 
 TEST_CASE("tokenizer step: train, encode, decode and the reconstruction grid") {
   eigen_backend be;
-  const auto dir = test::scratch_dir("tokenizer");
+  const temp_dir scratch("pipeline_tokenizer");
+  const auto& dir = scratch.path;
   const auto images = pipeline::tokenizer_input(test::blob_dataset(256, 2), 16);
   pipeline::tokenizer_train_config cfg;
   cfg.grid = 16;
@@ -92,7 +93,8 @@ TEST_CASE("tokenizer step: train, encode, decode and the reconstruction grid") {
 
 TEST_CASE("entropy maps: one per rank of total entropy, low to high, on one colour scale") {
   eigen_backend be;
-  const auto dir = test::scratch_dir("maps");
+  const temp_dir scratch("pipeline_maps");
+  const auto& dir = scratch.path;
   vq::vq_tokenizer<eigen_backend, float> tok(test::tiny_tokenizer_config(), 5);
   const auto f = pipeline::encode_images(be, tok, pipeline::tokenizer_input(test::blob_dataset(7, 6), 16));
   dpar::entropy_file e{16, 16, std::vector<float>(static_cast<std::size_t>(7 * 256), 0.0f)};

@@ -16,6 +16,7 @@
 #include "patchzoo/psml/defense_config.hpp"
 #include "serve/linear_executor.hpp"
 #include "serve/server_fixture.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::test;
@@ -30,13 +31,6 @@ std::string batch_body(const std::vector<std::vector<float>>& images, const json
   json body = {{"parameters", parameters},
                {"inputs", {{{"name", "images"}, {"shape", {images.size(), 784}}, {"datatype", "FP32"}, {"data", data}}}}};
   return body.dump();
-}
-
-std::filesystem::path temp_log(const char* name) {
-  const std::filesystem::path p =
-      std::filesystem::temp_directory_path() / (std::string(name) + "_" + std::to_string(::getpid()) + ".jsonl");
-  std::filesystem::remove(p);
-  return p;
 }
 
 std::vector<json> read_log(const std::filesystem::path& p) {
@@ -81,7 +75,8 @@ TEST_CASE("defense server: a client naming any defense parameter gets 400 naming
 }
 
 TEST_CASE("defense server: per-input selection splits a batch by model and keeps every row in place") {
-  const std::filesystem::path log_path = temp_log("patchzoo_test_defense_log");
+  const temp_dir dir("defense_log");
+  const std::filesystem::path log_path = dir / "requests.jsonl";
   server_config config = small_config();
   config.defense = psml::parse_defense_config("exponential:epsilon=0");  // uniform over the whole front
   config.routing.granularity = psml::selection_granularity::per_input;
@@ -129,10 +124,9 @@ TEST_CASE("defense server: per-input selection splits a batch by model and keeps
     CHECK(line["met_request"] == met);
   }
   CHECK(answered.size() == 3);  // a 24-image batch under a random mechanism is answered by several models
-  std::filesystem::remove(log_path);
 
   // Row by row, the answer is exactly the logged model's output for that image.
-  std::filesystem::path again = temp_log("patchzoo_test_defense_rows");
+  const std::filesystem::path again = dir / "rows.jsonl";
   config.request_log = again;
   fixture f(config);
   auto c = f.client();
@@ -146,11 +140,11 @@ TEST_CASE("defense server: per-input selection splits a batch by model and keeps
     CHECK(std::vector<float>(data.begin() + static_cast<std::ptrdiff_t>(row * 10),
                              data.begin() + static_cast<std::ptrdiff_t>(row * 10 + 10)) == expected);
   }
-  std::filesystem::remove(again);
 }
 
 TEST_CASE("defense server: per-request selection answers a whole batch with one model") {
-  const std::filesystem::path log_path = temp_log("patchzoo_test_defense_batch");
+  const temp_dir dir("defense_batch");
+  const std::filesystem::path log_path = dir / "requests.jsonl";
   server_config config = small_config();
   config.defense = psml::parse_defense_config("permute-and-flip:epsilon=0");
   config.request_log = log_path;
@@ -178,7 +172,6 @@ TEST_CASE("defense server: per-request selection answers a whole batch with one 
                                answers[k].begin() + static_cast<std::ptrdiff_t>(row * 10 + 10)) == expected);
     }
   }
-  std::filesystem::remove(log_path);
 }
 
 TEST_CASE("defense server: noisy-spec with never-looser only serves models that meet the request") {

@@ -20,6 +20,7 @@
 #include "patchzoo/serve/zoo_executor.hpp"
 #include "serve/linear_executor.hpp"
 #include "serve/server_fixture.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::serve;
@@ -259,10 +260,8 @@ TEST_CASE("server: admin endpoints are absent without a token and need the beare
 }
 
 TEST_CASE("server: the request log records what clients never see") {
-  // The process id keeps concurrent runs of this test (several build directories) apart.
-  const std::filesystem::path log_path =
-      std::filesystem::temp_directory_path() / ("patchzoo_test_request_log_" + std::to_string(::getpid()) + ".jsonl");
-  std::filesystem::remove(log_path);
+  const temp_dir dir("request_log");
+  const std::filesystem::path log_path = dir / "requests.jsonl";
   {
     server_config config = small_config();
     config.request_log = log_path;
@@ -288,7 +287,6 @@ TEST_CASE("server: the request log records what clients never see") {
   CHECK(lines[1]["selected_model"].is_null());
   CHECK(lines[1]["feasible"].empty());
   CHECK(lines[2]["status"] == "bad_request");
-  std::filesystem::remove(log_path);
 }
 
 TEST_CASE("server: stop() returns promptly with an idle keep-alive connection open") {

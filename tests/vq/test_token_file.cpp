@@ -1,5 +1,5 @@
 // Token files: a round trip, and every kind of damage named by file and field.
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/vq/token_file.hpp"
 #include "vq/vq_fixture.hpp"
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <numeric>
 
-#include "io/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
 #include "patchzoo/data/transforms.hpp"
 #include "patchzoo/vq/vq_metrics.hpp"

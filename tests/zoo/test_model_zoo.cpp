@@ -16,21 +16,13 @@
 #include "patchzoo/zoo/model_zoo.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
 #include "support/random.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::zoo;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& name) : path(fs::temp_directory_path() / ("patchzoo_zoo_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 tensor<float> images(std::int64_t n, std::uint64_t seed) {
   return test::random_tensor<float>(shape_t{n, 1, image_side, image_side}, seed, 0.0, 1.0);
@@ -74,7 +66,7 @@ void write_json(const fs::path& p, const nlohmann::json& j) { std::ofstream(p) <
 }  // namespace
 
 TEST_CASE("zoo weights: save then load gives bit-identical predictions") {
-  temp_dir dir("weights");
+  temp_dir dir("zoo_weights");
   eigen_backend be;
   for (const auto& e : fashion_mnist_zoo()) {
     INFO(e.id);
@@ -90,7 +82,7 @@ TEST_CASE("zoo weights: save then load gives bit-identical predictions") {
 }
 
 TEST_CASE("model_zoo: loads, predicts probabilities and features") {
-  temp_dir dir("load");
+  temp_dir dir("zoo_load");
   write_small_zoo(dir.path);
   const auto zoo = model_zoo::load(dir.path);
   REQUIRE(zoo.size() == 3);
@@ -116,7 +108,7 @@ TEST_CASE("model_zoo: loads, predicts probabilities and features") {
 }
 
 TEST_CASE("model_zoo: concurrent predictions equal sequential ones") {
-  temp_dir dir("threads");
+  temp_dir dir("zoo_threads");
   write_small_zoo(dir.path);
   const auto zoo = model_zoo::load(dir.path);
   const auto x = images(5, 4), y = images(2, 6);
@@ -138,7 +130,7 @@ TEST_CASE("model_zoo: concurrent predictions equal sequential ones") {
 }
 
 TEST_CASE("model_zoo: broken zoos fail with the file and field named") {
-  temp_dir dir("broken");
+  temp_dir dir("zoo_broken");
   write_small_zoo(dir.path);
   const auto manifest_path = dir.path / manifest_file_name;
   const auto good = read_json(manifest_path);
