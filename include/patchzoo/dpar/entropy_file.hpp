@@ -15,6 +15,7 @@
 
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/io/atomic_file.hpp"
+#include "patchzoo/io/checked_size.hpp"
 #include "patchzoo/vq/token_file.hpp"
 
 namespace patchzoo::dpar {
@@ -92,13 +93,16 @@ inline entropy_file read_entropy_file(const std::filesystem::path& path) {
   f.grid_h = get<std::uint32_t>(bytes.data() + 12);
   f.grid_w = get<std::uint32_t>(bytes.data() + 16);
   const auto count = get<std::uint64_t>(bytes.data() + 20);
-  check(f.grid_h >= 1 && f.grid_w >= 1, "read_entropy_file", name, ": field grid_h/grid_w (", f.grid_h, "x",
-        f.grid_w, ") must be positive");
-  const std::uint64_t per_image = static_cast<std::uint64_t>(f.grid_h * f.grid_w) * 4;
+  // The grid is range-checked before any size is formed from it: 2^31 x 2^31 would wrap the per-image
+  // size to 0 and divide by it.
+  check(f.grid_h >= 1 && f.grid_h <= 65535 && f.grid_w >= 1 && f.grid_w <= 65535, "read_entropy_file", name,
+        ": field grid_h/grid_w (", f.grid_h, "x", f.grid_w, ") must be in [1, 65535]");
+  const std::string field_count = "read_entropy_file: " + name + ": field count";
+  const std::int64_t per_image = checked_mul(f.tokens_per_image(), 4, field_count);
+  const std::int64_t needed = checked_mul(checked_size(count, field_count), per_image, field_count);
   const std::uint64_t available = bytes.size() - entropy_file_header_bytes;
-  check(count <= available / per_image && count * per_image == available, "read_entropy_file", name, ": field count ",
-        count, " with ", f.grid_h, "x", f.grid_w, " grids needs ", count * per_image, " bytes after the header, the file has ",
-        available);
+  check(static_cast<std::uint64_t>(needed) == available, "read_entropy_file", name, ": field count ", count, " with ",
+        f.grid_h, "x", f.grid_w, " grids needs ", needed, " bytes after the header, the file has ", available);
   f.values.resize(static_cast<std::size_t>(available / 4));
   for (std::size_t i = 0; i < f.values.size(); ++i) {
     const auto bits = get<std::uint32_t>(bytes.data() + entropy_file_header_bytes + 4 * i);

@@ -12,6 +12,7 @@
 
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/io/atomic_file.hpp"
+#include "patchzoo/io/checked_size.hpp"
 
 namespace patchzoo::vq {
 
@@ -96,17 +97,21 @@ inline token_file read_token_file(const std::filesystem::path& path) {
   f.grid_w = get<std::uint32_t>(bytes.data() + 16);
   f.codebook_size = get<std::uint32_t>(bytes.data() + 20);
   const std::uint64_t count = get<std::uint64_t>(bytes.data() + 24);
-  check(f.grid_h >= 1 && f.grid_w >= 1, "read_token_file", name, ": field grid_h/grid_w (", f.grid_h, "x", f.grid_w,
-        ") must be positive");
-  const std::uint64_t per_image = static_cast<std::uint64_t>(f.grid_h * f.grid_w) * 2 + 1;
+  // The grid is range-checked before any size is formed from it, so the sizes below cannot wrap.
+  check(f.grid_h >= 1 && f.grid_h <= 65535 && f.grid_w >= 1 && f.grid_w <= 65535, "read_token_file", name,
+        ": field grid_h/grid_w (", f.grid_h, "x", f.grid_w, ") must be in [1, 65535]");
+  const std::string field_count = "read_token_file: " + name + ": field count";
+  const std::int64_t per_image = checked_add(checked_mul(f.tokens_per_image(), 2, field_count), 1, field_count);
+  const std::int64_t needed = checked_mul(checked_size(count, field_count), per_image, field_count);
   const std::uint64_t available = bytes.size() - token_file_header_bytes;
-  check(count <= available / per_image, "read_token_file", name, ": field count ", count, " with ", f.grid_h, "x",
-        f.grid_w, " grids needs more than the ", available, " bytes after the header (truncated file?)");
-  check(count * per_image == available, "read_token_file", name, ": field count ", count, " with ", f.grid_h, "x",
-        f.grid_w, " grids needs ", count * per_image, " bytes after the header, the file has ", available,
+  check(static_cast<std::uint64_t>(needed) <= available, "read_token_file", name, ": field count ", count, " with ",
+        f.grid_h, "x", f.grid_w, " grids needs ", needed, " bytes after the header, the file has only ", available,
+        " (truncated file?)");
+  check(static_cast<std::uint64_t>(needed) == available, "read_token_file", name, ": field count ", count, " with ",
+        f.grid_h, "x", f.grid_w, " grids needs ", needed, " bytes after the header, the file has ", available,
         " (trailing bytes)");
   const unsigned char* p = bytes.data() + token_file_header_bytes;
-  f.tokens.resize(static_cast<std::size_t>(count * f.grid_h * f.grid_w));
+  f.tokens.resize(static_cast<std::size_t>(static_cast<std::int64_t>(count) * f.tokens_per_image()));
   for (std::size_t i = 0; i < f.tokens.size(); ++i) f.tokens[i] = get<std::uint16_t>(p + 2 * i);
   p += 2 * f.tokens.size();
   f.labels.assign(p, p + count);
