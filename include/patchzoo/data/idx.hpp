@@ -3,12 +3,15 @@
 // Read through zlib so .gz and plain files both work. Only unsigned-byte data (type 0x08) is needed here.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/io/checked_size.hpp"
 
 namespace patchzoo::data {
 
@@ -19,6 +22,8 @@ struct idx_array {
 };
 
 namespace idx_detail {
+
+inline constexpr std::int64_t deflate_max_ratio = 1032;
 
 class gz_file {
  public:
@@ -31,6 +36,35 @@ class gz_file {
 
   // Reads exactly n bytes or throws, naming the file and how much was missing.
   void read(void* out, std::size_t n, const char* what) {
+    const std::size_t got = read_some(out, n, what);
+    check(got == n, "read_idx", path_.string(), " is truncated: expected ", n, " bytes of ", what, ", found ", got);
+  }
+
+  // Like read(), into a buffer grown as the data arrives: a gzip header cannot say how much it holds,
+  // so a claimed size allocates at most twice what the file has actually delivered (or one chunk).
+  std::vector<std::uint8_t> read_vector(std::size_t n, const char* what) {
+    constexpr std::size_t first_chunk = std::size_t{1} << 20;
+    std::vector<std::uint8_t> out;
+    while (out.size() < n) {
+      const std::size_t have = out.size();
+      const std::size_t want = std::min(n - have, std::max(have, first_chunk));
+      out.resize(have + want);
+      const std::size_t got = read_some(out.data() + have, want, what);
+      out.resize(have + got);
+      if (got < want) break;
+    }
+    check(out.size() == n, "read_idx", path_.string(), " is truncated: expected ", n, " bytes of ", what, ", found ",
+          out.size());
+    return out;
+  }
+  bool at_end() {
+    char probe;
+    return gzread(f_, &probe, 1) == 0;
+  }
+
+ private:
+  // Up to n bytes; fewer only at the end of the data.
+  std::size_t read_some(void* out, std::size_t n, const char* what) {
     std::size_t got = 0;
     while (got < n) {
       const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30));
@@ -44,14 +78,9 @@ class gz_file {
       if (r == 0) break;
       got += static_cast<std::size_t>(r);
     }
-    check(got == n, "read_idx", path_.string(), " is truncated: expected ", n, " bytes of ", what, ", found ", got);
-  }
-  bool at_end() {
-    char probe;
-    return gzread(f_, &probe, 1) == 0;
+    return got;
   }
 
- private:
   std::filesystem::path path_;
   gzFile f_;
 };
@@ -71,17 +100,24 @@ inline idx_array read_idx(const std::filesystem::path& path, int expected_rank) 
   check(magic[3] == expected_rank, "read_idx", path.string(), " has rank ", int(magic[3]), ", expected ",
         expected_rank);
   idx_array a;
-  std::int64_t total = 1;
   for (int d = 0; d < expected_rank; ++d) {
     std::uint8_t b[4];
     f.read(b, 4, "the dimensions");
     const std::int64_t dim = (std::int64_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
-    check(dim > 0 && dim < (1 << 24), "read_idx", path.string(), " dimension ", d, " is ", dim);
+    check(dim > 0 && dim < (1 << 24), "read_idx", path.string(), " dimension ", d, " is ", dim,
+          ", expected 1 to 16777215");
     a.dims.push_back(dim);
-    total *= dim;
   }
-  a.data.resize(static_cast<std::size_t>(total));
-  f.read(a.data.data(), a.data.size(), "element data");
+  const std::int64_t total = checked_product(a.dims, "read_idx: " + path.string() + ": dimensions");
+  // Deflate expands at most 1032:1 (zlib's documented limit) and a plain file holds its data as is, so a
+  // claim beyond that bound is rejected before anything is read.
+  std::error_code ec;
+  const auto file_bytes = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+  check(!ec, "read_idx", "cannot size ", path.string(), ": ", ec.message());
+  const std::int64_t can_hold = checked_mul(file_bytes, idx_detail::deflate_max_ratio, "read_idx: " + path.string());
+  check(total <= can_hold, "read_idx", path.string(), " is truncated: its dimensions claim ", total,
+        " bytes of element data, more than the ", file_bytes, "-byte file can hold even compressed (", can_hold, ")");
+  a.data = f.read_vector(static_cast<std::size_t>(total), "element data");
   check(f.at_end(), "read_idx", path.string(), " has trailing bytes after ", total, " elements");
   return a;
 }
