@@ -18,6 +18,8 @@
 
 #include "patchzoo/core/dtype.hpp"
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/io/checked_size.hpp"
+#include "patchzoo/io/json_limits.hpp"
 
 namespace patchzoo {
 
@@ -66,9 +68,19 @@ template <class... Parts>
   throw error(detail::concat("safetensors: ", path.string(), ": ", std::forward<Parts>(parts)...));
 }
 
+// A short, non-recursive rendering of an array from the header for messages: "[0, -2]", scalars only.
+inline std::string describe_array(const nlohmann::json& array) {
+  constexpr std::size_t shown = 8;
+  std::string s = "[";
+  for (std::size_t i = 0; i < array.size() && i < shown; ++i) s += (i ? ", " : "") + describe_json_value(array[i]);
+  return s + (array.size() > shown ? ", ... (" + std::to_string(array.size()) + " elements)]" : "]");
+}
+
+inline std::string describe(const nlohmann::json& v) { return v.is_array() ? describe_array(v) : describe_json_value(v); }
+
 inline std::uint64_t json_offset(const std::filesystem::path& path, const std::string& name, const nlohmann::json& v) {
   if (!v.is_number_unsigned())
-    fail(path, "tensor '", name, "': data_offsets must hold non-negative integers, found ", v.dump());
+    fail(path, "tensor '", name, "': data_offsets must hold non-negative integers, found ", describe_json_value(v));
   return v.get<std::uint64_t>();
 }
 
@@ -81,7 +93,7 @@ inline safetensors_entry parse_entry(const std::filesystem::path& path, const st
   safetensors_entry e;
   e.name = name;
   const auto& dt = info["dtype"];
-  if (!dt.is_string()) fail(path, "tensor '", name, "': dtype must be a string, found ", dt.dump());
+  if (!dt.is_string()) fail(path, "tensor '", name, "': dtype must be a string, found ", describe(dt));
   const auto type = parse_safetensors_dtype(dt.get<std::string>());
   if (!type)
     fail(path, "tensor '", name, "': unknown dtype '", dt.get<std::string>(),
@@ -89,31 +101,27 @@ inline safetensors_entry parse_entry(const std::filesystem::path& path, const st
   e.type = *type;
 
   const auto& shape = info["shape"];
-  if (!shape.is_array()) fail(path, "tensor '", name, "': shape must be an array, found ", shape.dump());
-  // The element count is formed in 128 bits so a hostile shape cannot wrap around to a small size.
-  unsigned __int128 numel = 1;
+  if (!shape.is_array()) fail(path, "tensor '", name, "': shape must be an array, found ", describe(shape));
   for (const auto& d : shape) {
     if (!d.is_number_unsigned() || d.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-      fail(path, "tensor '", name, "': shape must hold non-negative integers, found ", shape.dump());
+      fail(path, "tensor '", name, "': shape must hold non-negative integers, found ", describe_array(shape));
     e.shape.push_back(d.get<std::int64_t>());
-    numel *= d.get<std::uint64_t>();
-    if (numel > std::numeric_limits<std::uint64_t>::max())
-      fail(path, "tensor '", name, "': shape ", shape.dump(), " has too many elements");
   }
+  // Checked, so that a hostile shape cannot wrap around to a small size.
+  const std::string what = detail::concat("safetensors: ", path.string(), ": tensor '", name, "': shape");
+  const std::int64_t bytes = checked_mul(checked_product(e.shape, what), dtype_size(e.type), what);
 
   const auto& offsets = info["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)
-    fail(path, "tensor '", name, "': data_offsets must be [begin, end], found ", offsets.dump());
+    fail(path, "tensor '", name, "': data_offsets must be [begin, end], found ", describe(offsets));
   e.begin = json_offset(path, name, offsets[0]);
   e.end = json_offset(path, name, offsets[1]);
   if (e.begin > e.end)
     fail(path, "tensor '", name, "': data_offsets [", e.begin, ", ", e.end, "] end before they begin");
 
-  const unsigned __int128 expected = numel * dtype_size(e.type);
-  if (expected != e.bytes())
-    fail(path, "tensor '", name, "': shape ", shape_str(e.shape), " of ", dtype_name(e.type), " needs ",
-         static_cast<std::uint64_t>(expected), " bytes, but data_offsets [", e.begin, ", ", e.end, "] span ",
-         e.bytes());
+  if (static_cast<std::uint64_t>(bytes) != e.bytes())
+    fail(path, "tensor '", name, "': shape ", shape_str(e.shape), " of ", dtype_name(e.type), " needs ", bytes,
+         " bytes, but data_offsets [", e.begin, ", ", e.end, "] span ", e.bytes());
   return e;
 }
 
@@ -136,10 +144,14 @@ inline std::map<std::string, std::string> parse_metadata(const std::filesystem::
 inline safetensors_header parse_safetensors_header(const std::filesystem::path& path, std::string_view json_text,
                                                    std::uint64_t data_bytes) {
   using safetensors_detail::fail;
+  // Depth-limited (nlohmann recurses per level), and every nlohmann exception becomes a patchzoo::error:
+  // "1e400" is an out_of_range, not a parse_error.
+  if (json_nesting_depth(json_text) > json_max_depth)
+    fail(path, "header is nested deeper than ", json_max_depth, " levels");
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     fail(path, "header is not valid JSON (", e.what(), ")");
   }
   if (!root.is_object()) fail(path, "header must be a JSON object, found ", root.type_name());
