@@ -66,6 +66,21 @@ class safetensors_reader {
                              names.empty() ? std::string("no tensors") : names);
   }
 
+  // Checks that the file holds `name` with this dtype and shape, reading no data: a loader can check a
+  // whole model against the file before allocating its destinations.
+  const safetensors_entry& expect(const std::string& name, dtype type, const shape_t& shape) const {
+    using safetensors_detail::fail;
+    const auto& e = entry(name);
+    if (e.type != type)
+      fail(path_, "tensor '", name, "': dtype mismatch: expected ", dtype_name(type), " (destination), found ",
+           dtype_name(e.type), " (file)");
+    const std::vector<std::int64_t> dims(shape.dims.begin(), shape.dims.begin() + shape.rank);
+    if (e.shape != dims)
+      fail(path_, "tensor '", name, "': shape mismatch: expected ", shape.str(), " (destination), found ",
+           shape_str(e.shape), " (file)");
+    return e;
+  }
+
   // Checks dtype and shape against `dst`, then reads into it (strided destinations included).
   template <safetensors_element T>
     requires(!std::is_const_v<T>)
@@ -120,14 +135,7 @@ class safetensors_reader {
   template <class T>
   const safetensors_entry& validate_target(const std::string& name, const tensor_view<T>& dst) const {
     using safetensors_detail::fail;
-    const auto& e = entry(name);
-    if (e.type != dtype_of_v<T>)
-      fail(path_, "tensor '", name, "': dtype mismatch: expected ", dtype_name(dtype_of_v<T>),
-           " (destination), found ", dtype_name(e.type), " (file)");
-    const std::vector<std::int64_t> dst_dims(dst.shape.dims.begin(), dst.shape.dims.begin() + dst.shape.rank);
-    if (e.shape != dst_dims)
-      fail(path_, "tensor '", name, "': shape mismatch: expected ", dst.shape.str(), " (destination), found ",
-           shape_str(e.shape), " (file)");
+    const auto& e = expect(name, dtype_of_v<T>, dst.shape);
     if (dst.numel() > 0 && dst.data == nullptr)
       fail(path_, "tensor '", name, "': destination with shape ", dst.shape.str(), " has no memory");
     return e;

@@ -3,10 +3,12 @@
 // Gradients and optimizer moments are arenas with the same layout, so one call can clip or update
 // everything, and checkpoints walk the slices by name.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "patchzoo/backend/concepts.hpp"
+#include "patchzoo/io/checked_size.hpp"
 
 namespace patchzoo::nn {
 
@@ -22,9 +24,13 @@ class param_layout {
   // Returns the slice index; names must be unique.
   std::size_t add(std::string name, shape_t shape) {
     for (const auto& s : slices_) check(s.name != name, "param_layout", "duplicate parameter name '", name, "'");
-    check(shape.numel() > 0, "param_layout", "parameter '", name, "' has empty shape ", shape.str());
+    // Checked: the shapes may come from a file's architecture spec, and a wrapped count would under-allocate.
+    const std::int64_t n = checked_product(std::span(shape.dims.data(), static_cast<std::size_t>(shape.rank)),
+                                           "param_layout: parameter '" + name + "' of shape " + shape.str());
+    check(n > 0, "param_layout", "parameter '", name, "' has empty shape ", shape.str());
+    const std::int64_t total = checked_add(total_, n, "param_layout: parameter count");
     slices_.push_back({std::move(name), shape, total_});
-    total_ += shape.numel();
+    total_ = total;
     return slices_.size() - 1;
   }
   const std::vector<param_slice>& slices() const { return slices_; }

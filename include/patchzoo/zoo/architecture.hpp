@@ -2,6 +2,7 @@
 // What a zoo classifier is built from, as plain data: a sequential stack of layers or a small ViT.
 // The spec round-trips through JSON, so a weights file and the manifest can name the exact network.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <variant>
 #include <vector>
@@ -10,12 +11,17 @@
 
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/core/shape.hpp"
+#include "patchzoo/io/checked_size.hpp"
+#include "patchzoo/io/json_fields.hpp"
 
 namespace patchzoo::zoo {
 
 // Every classifier reads grey 28x28 images and scores the 10 Fashion-MNIST classes.
 inline constexpr std::int64_t image_side = 28;
 inline constexpr std::int64_t class_count = 10;
+// Far more layers (ViT blocks) than any zoo model has; bounds the work a hostile spec asks for before
+// its weights are checked.
+inline constexpr std::int64_t max_layers = 1024;
 
 enum class layer_kind { linear, gelu, conv2d, maxpool2d, avgpool2d, flatten };
 
@@ -81,11 +87,17 @@ inline shape_t layer_output_shape(const layer_spec& l, const shape_t& in, std::s
     case layer_kind::flatten: return shape_t{in.numel()};
     case layer_kind::conv2d: {
       check(in.rank == 3, "architecture", where, " needs [C, H, W] input, got ", in.str());
-      check(l.out > 0 && l.kernel > 0 && l.stride > 0 && l.padding >= 0, "architecture", where,
-            " has out ", l.out, ", kernel ", l.kernel, ", stride ", l.stride, ", padding ", l.padding);
-      const std::int64_t h = (in[1] + 2 * l.padding - l.kernel) / l.stride + 1;
-      const std::int64_t w = (in[2] + 2 * l.padding - l.kernel) / l.stride + 1;
+      // padding < kernel: a wider border would only add zeros, and it keeps the output (activation) no larger
+      // than the kernel that the weights file must hold.
+      check(l.out > 0 && l.kernel > 0 && l.stride > 0 && l.padding >= 0 && l.padding < l.kernel, "architecture", where,
+            " has out ", l.out, ", kernel ", l.kernel, ", stride ", l.stride, ", padding ", l.padding,
+            " (needs out, kernel, stride > 0 and 0 <= padding < kernel)");
+      const std::int64_t pad = l.padding;  // int64: 2 * padding can overflow int
+      const std::int64_t h = (in[1] + 2 * pad - l.kernel) / l.stride + 1;
+      const std::int64_t w = (in[2] + 2 * pad - l.kernel) / l.stride + 1;
       check(h > 0 && w > 0, "architecture", where, " leaves no output for input ", in.str());
+      const std::int64_t dims[] = {l.out, h, w};
+      checked_product(dims, "architecture: " + where + " output");
       return shape_t{l.out, h, w};
     }
     case layer_kind::maxpool2d:
@@ -102,6 +114,8 @@ inline shape_t layer_output_shape(const layer_spec& l, const shape_t& in, std::s
 // Per-image shapes of the input and of every layer's output; checks that the stack ends in class scores.
 inline std::vector<shape_t> sequential_shapes(const sequential_spec& s) {
   check(!s.layers.empty(), "architecture", "a sequential classifier needs at least one layer");
+  check(static_cast<std::int64_t>(s.layers.size()) <= max_layers, "architecture", "a sequential classifier of ",
+        s.layers.size(), " layers has more than ", max_layers);
   std::vector<shape_t> shapes{shape_t{1, image_side, image_side}};
   for (std::size_t i = 0; i < s.layers.size(); ++i) shapes.push_back(layer_output_shape(s.layers[i], shapes.back(), i));
   check(s.layers.back().kind == layer_kind::linear && shapes.back() == shape_t{class_count}, "architecture",
@@ -115,8 +129,11 @@ inline void validate(const vit_spec& v) {
         v.heads, " heads");
   check((v.dim / v.heads) % 4 == 0, "architecture", "ViT head dim ", v.dim / v.heads,
         " must be a multiple of 4 for 2-D RoPE");
-  check(v.ffn_hidden > 0 && v.layers > 0, "architecture", "ViT ffn_hidden ", v.ffn_hidden, " and layers ", v.layers,
-        " must be positive");
+  check(v.ffn_hidden > 0 && v.layers > 0 && v.layers <= max_layers, "architecture", "ViT ffn_hidden ", v.ffn_hidden,
+        " and layers ", v.layers, " must be positive, layers at most ", max_layers);
+  // The largest parameter shapes a block forms ([3 dim, dim], [ffn_hidden, dim]) must not wrap.
+  checked_mul(checked_mul(3, v.dim, "architecture: ViT dim"), v.dim, "architecture: ViT dim");
+  checked_mul(v.ffn_hidden, v.dim, "architecture: ViT ffn_hidden x dim");
 }
 
 inline nlohmann::json to_json(const architecture& a) {
@@ -140,42 +157,47 @@ inline nlohmann::json to_json(const architecture& a) {
 }
 
 namespace architecture_detail {
-template <class V>
-V field(const nlohmann::json& j, const char* key, const std::string& where) {
-  check(j.is_object() && j.contains(key), "architecture", where, " is missing field '", key, "'");
-  try {
-    return j.at(key).get<V>();
-  } catch (const nlohmann::json::exception&) {
-    throw error("architecture: " + where + " field '" + key + "' has the wrong type: " + j.at(key).dump());
-  }
+// Integer fields are read as int64 and range-checked, so a huge value is an error rather than an int
+// silently truncated by nlohmann.
+inline std::int64_t int_field(const nlohmann::json& j, const char* key, const std::string& where, std::int64_t lo,
+                              std::int64_t hi = std::numeric_limits<std::int64_t>::max()) {
+  return json_int_field<std::int64_t>(j, key, "architecture: " + where, lo, hi);
+}
+// Kernel, stride and padding are ints in the conv and pool ops.
+inline int small_int_field(const nlohmann::json& j, const char* key, const std::string& where, int lo) {
+  return static_cast<int>(int_field(j, key, where, lo, std::numeric_limits<int>::max()));
 }
 }  // namespace architecture_detail
 
 // Parses and validates; errors name the offending layer and field.
 inline architecture architecture_from_json(const nlohmann::json& j) {
-  using architecture_detail::field;
-  const auto kind = field<std::string>(j, "kind", "architecture");
+  using architecture_detail::int_field;
+  using architecture_detail::small_int_field;
+  const auto kind = json_field<std::string>(j, "kind", "architecture: architecture");
   if (kind == "vit") {
-    vit_spec v{field<std::int64_t>(j, "patch", "vit"), field<std::int64_t>(j, "dim", "vit"),
-               field<std::int64_t>(j, "heads", "vit"), field<std::int64_t>(j, "ffn_hidden", "vit"),
-               field<std::int64_t>(j, "layers", "vit")};
+    vit_spec v{int_field(j, "patch", "vit", 1, image_side), int_field(j, "dim", "vit", 1),
+               int_field(j, "heads", "vit", 1), int_field(j, "ffn_hidden", "vit", 1),
+               int_field(j, "layers", "vit", 1, max_layers)};
     validate(v);
     return v;
   }
   check(kind == "sequential", "architecture", "unknown kind '", kind, "' (expected sequential or vit)");
-  const auto layers = field<nlohmann::json>(j, "layers", "sequential");
-  check(layers.is_array(), "architecture", "sequential field 'layers' must be an array");
+  const auto& layers = json_member(j, "layers", "architecture: sequential");
+  check(layers.is_array(), "architecture", "sequential field 'layers' must be an array, found ",
+        describe_json_value(layers));
+  check(static_cast<std::int64_t>(layers.size()) <= max_layers, "architecture", "sequential field 'layers' holds ",
+        layers.size(), " layers, at most ", max_layers, " are supported");
   sequential_spec s;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto where = "layer " + std::to_string(i);
     const auto& lj = layers[i];
     layer_spec l;
-    l.kind = parse_layer_kind(field<std::string>(lj, "type", where));
-    if (l.kind == layer_kind::linear || l.kind == layer_kind::conv2d) l.out = field<std::int64_t>(lj, "out", where);
-    if (l.kind == layer_kind::conv2d) l.padding = field<int>(lj, "padding", where);
+    l.kind = parse_layer_kind(json_field<std::string>(lj, "type", "architecture: " + where));
+    if (l.kind == layer_kind::linear || l.kind == layer_kind::conv2d) l.out = int_field(lj, "out", where, 1);
+    if (l.kind == layer_kind::conv2d) l.padding = small_int_field(lj, "padding", where, 0);
     if (l.kind == layer_kind::conv2d || l.kind == layer_kind::maxpool2d || l.kind == layer_kind::avgpool2d) {
-      l.kernel = field<int>(lj, "kernel", where);
-      l.stride = field<int>(lj, "stride", where);
+      l.kernel = small_int_field(lj, "kernel", where, 1);
+      l.stride = small_int_field(lj, "stride", where, 1);
     }
     s.layers.push_back(l);
   }

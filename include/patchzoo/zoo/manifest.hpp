@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "patchzoo/io/atomic_file.hpp"
+#include "patchzoo/io/json_fields.hpp"
+#include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/psml/model_profile.hpp"
 #include "patchzoo/zoo/architecture.hpp"
 
@@ -66,27 +69,24 @@ namespace manifest_detail {
 
 template <class V>
 V field(const std::filesystem::path& path, const nlohmann::json& j, const char* key, const std::string& where) {
-  check(j.is_object() && j.contains(key), "zoo manifest", path.string(), ": ", where, " is missing field '", key, "'");
-  try {
-    return j.at(key).get<V>();
-  } catch (const nlohmann::json::exception&) {
-    throw error("zoo manifest: " + path.string() + ": " + where + " field '" + key +
-                "' has the wrong type: " + j.at(key).dump());
-  }
+  return json_field<V>(j, key, "zoo manifest: " + path.string() + ": " + where);
+}
+
+// A count or size: an integer >= 0 (a negative value would otherwise read as a huge unsigned one).
+inline std::int64_t count_field(const std::filesystem::path& path, const nlohmann::json& j, const char* key,
+                                const std::string& where) {
+  return json_int_field<std::int64_t>(j, key, "zoo manifest: " + path.string() + ": " + where, 0);
 }
 
 }  // namespace manifest_detail
 
 inline manifest read_manifest(const std::filesystem::path& path) {
+  using manifest_detail::count_field;
   using manifest_detail::field;
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   check(static_cast<bool>(in), "zoo manifest", "cannot open ", path.string());
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw error("zoo manifest: " + path.string() + " is not valid JSON: " + e.what());
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const nlohmann::json j = parse_json_limited(text, "zoo manifest: " + path.string());
   const auto format = field<std::string>(path, j, "format", "the zoo");
   check(format == manifest_format_tag, "zoo manifest", path.string(), ": format is '", format, "', expected '",
         manifest_format_tag, "'");
@@ -94,11 +94,12 @@ inline manifest read_manifest(const std::filesystem::path& path) {
   m.dataset = field<std::string>(path, j, "dataset", "the zoo");
   m.seed = field<std::uint64_t>(path, j, "seed", "the zoo");
   m.profiling_split = field<std::string>(path, j, "profiling_split", "the zoo");
-  m.profiling_images = field<std::int64_t>(path, j, "profiling_images", "the zoo");
+  m.profiling_images = count_field(path, j, "profiling_images", "the zoo");
   m.machine = field<std::string>(path, j, "machine", "the zoo");
-  m.latency_runs = field<std::int64_t>(path, j, "latency_runs", "the zoo");
-  const auto models = field<nlohmann::json>(path, j, "models", "the zoo");
-  check(models.is_array() && !models.empty(), "zoo manifest", path.string(), ": 'models' must be a non-empty array");
+  m.latency_runs = count_field(path, j, "latency_runs", "the zoo");
+  const auto& models = json_member(j, "models", "zoo manifest: " + path.string() + ": the zoo");
+  check(models.is_array() && !models.empty(), "zoo manifest", path.string(), ": 'models' must be a non-empty array, found ",
+        describe_json_value(models));
   for (std::size_t i = 0; i < models.size(); ++i) {
     const auto& mj = models[i];
     std::string where = "model " + std::to_string(i);
@@ -113,8 +114,8 @@ inline manifest read_manifest(const std::filesystem::path& path) {
     e.test_accuracy = field<double>(path, mj, "test_accuracy", where);
     p.latency_p50_ms = field<double>(path, mj, "latency_p50_ms", where);
     p.latency_p99_ms = field<double>(path, mj, "latency_p99_ms", where);
-    p.parameters = field<std::int64_t>(path, mj, "parameters", where);
-    p.flops = field<std::int64_t>(path, mj, "flops", where);
+    p.parameters = count_field(path, mj, "parameters", where);
+    p.flops = count_field(path, mj, "flops", where);
     e.architecture = field<nlohmann::json>(path, mj, "architecture", where);
     e.weights = field<std::string>(path, mj, "weights", where);
     check(p.accuracy >= 0 && p.accuracy <= 1 && e.test_accuracy >= 0 && e.test_accuracy <= 1, "zoo manifest",

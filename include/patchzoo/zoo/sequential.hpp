@@ -10,6 +10,7 @@
 #include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/zoo/classifier.hpp"
 #include "patchzoo/zoo/layers.hpp"
+#include "patchzoo/zoo/parameter_layout.hpp"
 
 namespace patchzoo::zoo {
 
@@ -24,16 +25,7 @@ class sequential_classifier final : public classifier<B, T> {
   };
 
   sequential_classifier(sequential_spec spec, std::uint64_t seed) : spec_(std::move(spec)), shapes_(sequential_shapes(std::get<sequential_spec>(spec_))) {
-    const auto& layers = std::get<sequential_spec>(spec_).layers;
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-      slot s;
-      if (layer_has_params(layers[i])) {
-        const auto prefix = "layers." + std::to_string(i);
-        s.weight = static_cast<std::int64_t>(layout_.add(prefix + ".weight", layer_weight_shape(layers[i], shapes_[i])));
-        s.bias = static_cast<std::int64_t>(layout_.add(prefix + ".bias", shape_t{layers[i].out}));
-      }
-      slots_.push_back(s);
-    }
+    slots_ = add_sequential_parameters(layout_, std::get<sequential_spec>(spec_), shapes_);
     params_ = nn::param_arena<B, T>(layout_);
     grads_ = nn::param_arena<B, T>(layout_);
     initialize_classifier(params_, seed);
@@ -93,10 +85,6 @@ class sequential_classifier final : public classifier<B, T> {
   }
 
  private:
-  struct slot {
-    std::int64_t weight = -1, bias = -1;  // indices into the layout, -1 for layers without parameters
-  };
-
   static activations& cast(workspace& ws) { return dynamic_cast<activations&>(ws); }
 
   const_view<T> weight(std::size_t i) const { return slots_[i].weight < 0 ? const_view<T>() : params_[slots_[i].weight]; }
@@ -126,7 +114,7 @@ class sequential_classifier final : public classifier<B, T> {
   architecture spec_;
   std::vector<shape_t> shapes_;
   nn::param_layout layout_;
-  std::vector<slot> slots_;
+  std::vector<sequential_slot> slots_;
   nn::param_arena<B, T> params_, grads_;
 };
 

@@ -14,6 +14,7 @@
 #include "patchzoo/nn/rope_table.hpp"
 #include "patchzoo/ops/attention_ranges.hpp"
 #include "patchzoo/zoo/classifier.hpp"
+#include "patchzoo/zoo/parameter_layout.hpp"
 
 namespace patchzoo::zoo {
 
@@ -33,16 +34,9 @@ class vit_classifier final : public classifier<B, T> {
     tensor_on<B, T> dstream[2], dpooled, dnormed, dlogits;
   };
 
-  vit_classifier(vit_spec spec, std::uint64_t seed) : spec_(spec), arch_(spec), cfg_{spec.dim, spec.heads, spec.ffn_hidden, 1e-5f} {
-    validate(spec);
-    side_ = image_side / spec.patch;
-    embed_w_ = layout_.add("patch_embed.weight", shape_t{spec.dim, spec.patch * spec.patch});
-    embed_b_ = layout_.add("patch_embed.bias", shape_t{spec.dim});
-    for (std::int64_t l = 0; l < spec.layers; ++l)
-      blocks_.push_back(nn::block_params::add_to(layout_, "blocks." + std::to_string(l), cfg_));
-    norm_ = layout_.add("final_norm.weight", shape_t{spec.dim});
-    head_w_ = layout_.add("head.weight", shape_t{class_count, spec.dim});
-    head_b_ = layout_.add("head.bias", shape_t{class_count});
+  vit_classifier(vit_spec spec, std::uint64_t seed)
+      : spec_(spec), arch_(spec), cfg_(vit_block_config(spec)), slots_(add_vit_parameters(layout_, spec)) {
+    side_ = image_side / spec.patch;  // after add_vit_parameters has validated the patch
     params_ = nn::param_arena<B, T>(layout_);
     grads_ = nn::param_arena<B, T>(layout_);
     initialize_classifier(params_, seed);
@@ -66,12 +60,14 @@ class vit_classifier final : public classifier<B, T> {
     prepare(be, a, images.dim(0));
     a.patches = upload(be, patchify(images));
     const auto& p = params_;
-    linear_forward(be, a.stream[0].view(), a.patches.cview(), p[embed_w_], p[embed_b_]);
-    for (std::size_t l = 0; l < blocks_.size(); ++l)
-      nn::block_forward(be, cfg_, p, blocks_[l], a.where, a.stream[l].cview(), a.stream[l + 1].view(), a.blocks[l]);
+    linear_forward(be, a.stream[0].view(), a.patches.cview(), p[slots_.embed_w], p[slots_.embed_b]);
+    for (std::size_t l = 0; l < slots_.blocks.size(); ++l)
+      nn::block_forward(be, cfg_, p, slots_.blocks[l], a.where, a.stream[l].cview(), a.stream[l + 1].view(),
+                        a.blocks[l]);
     matmul(be, a.pooled.view(), a.pool.cview(), a.stream.back().cview(), false, false, T(1), T(0));
-    rmsnorm_forward(be, a.normed.view(), a.rstd.view(), a.pooled.cview(), p[norm_], static_cast<T>(cfg_.norm_eps));
-    linear_forward(be, a.logits.view(), a.normed.cview(), p[head_w_], p[head_b_]);
+    rmsnorm_forward(be, a.normed.view(), a.rstd.view(), a.pooled.cview(), p[slots_.norm],
+                    static_cast<T>(cfg_.norm_eps));
+    linear_forward(be, a.logits.view(), a.normed.cview(), p[slots_.head_w], p[slots_.head_b]);
     return a.logits.cview();
   }
 
@@ -82,19 +78,22 @@ class vit_classifier final : public classifier<B, T> {
     check(a.batch > 0, "vit_classifier::backward", "no forward pass to differentiate");
     const auto& p = params_;
     fill(be, a.dnormed.view(), T(0));
-    linear_backward(be, a.dnormed.view(), g[head_w_], g[head_b_], a.dlogits.cview(), a.normed.cview(), p[head_w_]);
+    linear_backward(be, a.dnormed.view(), g[slots_.head_w], g[slots_.head_b], a.dlogits.cview(), a.normed.cview(),
+                    p[slots_.head_w]);
     fill(be, a.dpooled.view(), T(0));
-    rmsnorm_backward(be, a.dpooled.view(), g[norm_], a.dnormed.cview(), a.pooled.cview(), p[norm_], a.rstd.cview());
+    rmsnorm_backward(be, a.dpooled.view(), g[slots_.norm], a.dnormed.cview(), a.pooled.cview(), p[slots_.norm],
+                     a.rstd.cview());
     auto* dy = &a.dstream[0];
     auto* dx = &a.dstream[1];
     matmul(be, dy->view(), a.pool.cview(), a.dpooled.cview(), true, false, T(1), T(0));  // pooling's transpose
-    for (std::size_t l = blocks_.size(); l-- > 0;) {
+    for (std::size_t l = slots_.blocks.size(); l-- > 0;) {
       fill(be, dx->view(), T(0));
-      nn::block_backward(be, cfg_, p, g, blocks_[l], a.where, a.stream[l].cview(), dy->cview(), dx->view(), a.blocks[l],
-                         a.scratch);
+      nn::block_backward(be, cfg_, p, g, slots_.blocks[l], a.where, a.stream[l].cview(), dy->cview(), dx->view(),
+                         a.blocks[l], a.scratch);
       std::swap(dy, dx);
     }
-    linear_backward(be, tensor_view<T>(), g[embed_w_], g[embed_b_], dy->cview(), a.patches.cview(), p[embed_w_]);
+    linear_backward(be, tensor_view<T>(), g[slots_.embed_w], g[slots_.embed_b], dy->cview(), a.patches.cview(),
+                    p[slots_.embed_w]);
   }
 
   // The normalised pooled token, the head's input: [B, dim].
@@ -161,8 +160,7 @@ class vit_classifier final : public classifier<B, T> {
   nn::block_config cfg_;
   std::int64_t side_ = 0;
   nn::param_layout layout_;
-  std::size_t embed_w_ = 0, embed_b_ = 0, norm_ = 0, head_w_ = 0, head_b_ = 0;
-  std::vector<nn::block_params> blocks_;
+  vit_slots slots_;
   nn::param_arena<B, T> params_, grads_;
 };
 
