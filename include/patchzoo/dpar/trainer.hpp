@@ -149,7 +149,8 @@ class trainer {
     }
   }
 
-  // Checkpoint, loss.csv and loss.png in out_dir.
+  // loss.csv, loss.png and the checkpoint in out_dir. The checkpoint is written last and commits the
+  // step: a kill before it leaves a loss.csv ahead of the checkpoint, whose extra rows resume drops.
   void save(B& be) {
     check(!cfg_.out_dir.empty(), "trainer::save", "no output directory");
     std::filesystem::create_directories(cfg_.out_dir);
@@ -161,9 +162,9 @@ class trainer {
     meta["train.tokens"] = std::to_string(tokens_);
     meta["train.seconds"] = metadata_detail::real_text(seconds_);
     meta["train.flops"] = metadata_detail::real_text(flops_);
-    train::save_checkpoint(be, trainer_checkpoint_path(cfg_.out_dir), model_.params(), opt_, meta);
     write_csv(cfg_.out_dir / "loss.csv");
     write_plot(cfg_.out_dir / "loss.png");
+    train::save_checkpoint(be, trainer_checkpoint_path(cfg_.out_dir), model_.params(), opt_, meta);
   }
 
   metadata_map model_metadata() const {
@@ -220,7 +221,7 @@ class trainer {
     write_file_atomically(path, [&](file_sink& sink) { sink.write(text.data(), text.size()); });
   }
 
-  // The log of a resumed run: rows up to the checkpoint's step (later rows belong to a lost run).
+  // The log of a resumed run: rows 1..up_to, the checkpoint's step (later rows belong to a lost run).
   static std::vector<train_step_log> read_csv(const std::filesystem::path& path, std::int64_t up_to) {
     std::vector<train_step_log> rows;
     std::ifstream in(path);
@@ -235,6 +236,11 @@ class trainer {
       check(static_cast<bool>(s), "trainer::resume", path.string(), ": cannot parse line '", line, "'");
       if (h.step <= up_to) rows.push_back(h);
     }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      check(rows[i].step == static_cast<std::int64_t>(i) + 1, "trainer::resume", path.string(), ": row ", i + 1,
+            " is for step ", rows[i].step);
+    check(static_cast<std::int64_t>(rows.size()) == up_to, "trainer::resume", path.string(), " logs ", rows.size(),
+          " steps, the checkpoint is at step ", up_to, " (a loss log behind its checkpoint)");
     return rows;
   }
 

@@ -1,14 +1,19 @@
 #pragma once
-// Seeded training of one classifier (AdamW, warmup + cosine, mean cross-entropy) and the batched
-// evaluation passes: class probabilities and top-1 accuracy on an image dataset.
+// Seeded training of one classifier (AdamW, warmup + cosine, mean cross-entropy), optionally with
+// checkpoints that resume exactly, and the batched evaluation passes: class probabilities and top-1
+// accuracy on an image dataset.
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/data/batch_iterator.hpp"
 #include "patchzoo/train/adamw.hpp"
+#include "patchzoo/train/checkpoint.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
 #include "patchzoo/zoo/classifier.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
@@ -71,12 +76,44 @@ struct training_result {
 // One optimiser step's loss, for progress reporting: (step, total steps, loss).
 using step_callback = std::function<void(std::int64_t, std::int64_t, double)>;
 
+// Where train_classifier keeps a training checkpoint (weights, moments, step, data position, loss
+// sums): written every `every` steps and at the end, atomically, so a kill leaves the previous one.
+struct training_checkpoint {
+  std::filesystem::path path;  // empty: no checkpoints
+  std::int64_t every = 100;
+};
+
+namespace training_detail {
+
+// Shortest text that reads back as the same double.
+inline std::string real_text(double v) {
+  char buf[32];
+  return {buf, std::to_chars(buf, buf + sizeof buf, v).ptr};
+}
+
+template <class V>
+V number_field(const std::filesystem::path& path, const train::checkpoint_metadata& m, const std::string& key) {
+  const auto it = m.find(key);
+  check(it != m.end(), "train_classifier", path.string(), " has no metadata '", key, "'");
+  try {
+    if constexpr (std::is_same_v<V, double>) return std::stod(it->second);
+    else return static_cast<V>(std::stoll(it->second));
+  } catch (const std::exception&) {
+    throw error("train_classifier: " + path.string() + ": metadata '" + key + "' = '" + it->second +
+                "' is not a number");
+  }
+}
+
+}  // namespace training_detail
+
 // Trains in place on `train` for cfg.epochs (fractional epochs stop early); data order and weights
-// are functions of `seed` alone.
+// are functions of `seed` alone. With a checkpoint path that holds a checkpoint, training continues
+// from it and ends exactly where an uninterrupted run would.
 template <backend B, real T>
   requires transformer_ops<B, T>
 training_result train_classifier(B& be, classifier<B, T>& model, const data::image_dataset& train,
-                                 const training_config& cfg, std::uint64_t seed, const step_callback& on_step = {}) {
+                                 const training_config& cfg, std::uint64_t seed, const step_callback& on_step = {},
+                                 const training_checkpoint& checkpoint = {}) {
   data::batch_iterator it(train, cfg.batch, true, seed, data::pixel_range::zero_one, false, true);
   const auto total = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::llround(cfg.epochs * static_cast<double>(it.batches_per_epoch()))));
@@ -84,13 +121,35 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
   const auto schedule = train::lr_schedule::warmup_cosine(cfg.lr, warmup, total + 1, cfg.lr * 0.02);
   train::adamw_optimizer<B, T> opt(model.layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                                                     .weight_decay = cfg.weight_decay});
-  const auto ws = model.make_workspace();
-  data::image_batch b;
-  tensor_on<B, T> losses, probs;
   training_result r;
   double tail = 0;
   std::int64_t tail_count = 0;
-  for (std::int64_t step = 0; step < total; ++step) {
+  if (!checkpoint.path.empty() && std::filesystem::exists(checkpoint.path)) {
+    using training_detail::number_field;
+    const auto& path = checkpoint.path;
+    const auto meta = train::load_checkpoint(be, path, model.params(), opt);
+    check(number_field<std::int64_t>(path, meta, "train.total") == total &&
+              number_field<std::uint64_t>(path, meta, "train.seed") == seed,
+          "train_classifier", path.string(), " is a checkpoint of another run (total steps or seed differ)");
+    it.seek(number_field<std::int64_t>(path, meta, "data.epoch"), number_field<std::int64_t>(path, meta, "data.position"));
+    r.first_loss = number_field<double>(path, meta, "train.first_loss");
+    tail = number_field<double>(path, meta, "train.tail");
+    tail_count = number_field<std::int64_t>(path, meta, "train.tail_count");
+  }
+  const auto save = [&] {
+    train::checkpoint_metadata meta{{"data.epoch", std::to_string(it.epoch())},
+                                    {"data.position", std::to_string(it.position())},
+                                    {"train.total", std::to_string(total)},
+                                    {"train.seed", std::to_string(seed)},
+                                    {"train.first_loss", training_detail::real_text(r.first_loss)},
+                                    {"train.tail", training_detail::real_text(tail)},
+                                    {"train.tail_count", std::to_string(tail_count)}};
+    train::save_checkpoint(be, checkpoint.path, std::as_const(model).params(), opt, meta);
+  };
+  const auto ws = model.make_workspace();
+  data::image_batch b;
+  tensor_on<B, T> losses, probs;
+  for (std::int64_t step = opt.steps(); step < total; ++step) {
     if (!it.next(b)) it.next(b);  // an epoch ended: the iterator has moved on to the next one
     const auto images = batch_images<T>(b);
     const auto logits = model.forward(be, images, *ws);
@@ -112,6 +171,8 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
     if (step == 0) r.first_loss = loss;
     if (step >= total - 50) tail += loss, ++tail_count;
     if (on_step) on_step(step + 1, total, loss);
+    const bool due = checkpoint.every > 0 && (step + 1) % checkpoint.every == 0;
+    if (!checkpoint.path.empty() && (due || step + 1 == total)) save();
   }
   r.steps = total;
   r.final_loss = tail / static_cast<double>(tail_count);
