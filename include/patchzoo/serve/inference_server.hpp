@@ -103,7 +103,7 @@ class inference_server {
   // The endpoints: /v2/health/{live,ready}, /v2/models/{task}[/ready|/infer], /metrics, /v2/admin/*.
   http_response route(const http_request& req) {
     const std::string& path = req.path;
-    const bool get = req.method == "GET", post = req.method == "POST";
+    const bool get = req.method == "GET";
     if (path == "/v2/health/live" && get) return reply(200, {{"live", true}});
     if (path == "/v2/health/ready" && get) return reply(ready_ ? 200 : 503, {{"ready", ready_.load()}});
     if (path == "/metrics" && get) {
