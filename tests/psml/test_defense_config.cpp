@@ -73,7 +73,8 @@ TEST_CASE("defense spec: bad specs are rejected and the message names the bad ke
       {"noisy-spec:never-looser=maybe", "never-looser"},
   };
   for (const auto& [spec, named] : bad) {
-    CAPTURE(spec);
+    const auto& text = spec;  // CAPTURE is a lambda, and clang 14 cannot capture a structured binding
+    CAPTURE(text);
     CHECK_THROWS_WITH_AS(parse_defense_config(spec), doctest::Contains(named), error);
   }
 }
