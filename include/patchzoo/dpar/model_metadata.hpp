@@ -10,6 +10,7 @@
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/dpar/dpar_model.hpp"
 #include "patchzoo/dpar/llamagen_model.hpp"
+#include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/dpar/patcher.hpp"
 #include "patchzoo/io/safetensors_reader.hpp"
 
@@ -80,29 +81,11 @@ inline const std::string& field(const metadata_map& m, const std::string& key) {
 }
 
 inline std::int64_t int_field(const metadata_map& m, const std::string& key) {
-  const std::string& s = field(m, key);
-  std::size_t used = 0;
-  std::int64_t v = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == s.size() && !s.empty(), "model metadata", "'", key, "' = '", s, "' is not an integer");
-  return v;
+  return parse_metadata_int(field(m, key), "model metadata: '" + key + "'");
 }
 
 inline double real_field(const metadata_map& m, const std::string& key) {
-  const std::string& s = field(m, key);
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  check(used == s.size() && !s.empty(), "model metadata", "'", key, "' = '", s, "' is not a number");
-  return v;
+  return parse_metadata_real(field(m, key), "model metadata: '" + key + "'");
 }
 
 inline std::string real_text(double v) {

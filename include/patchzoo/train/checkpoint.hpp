@@ -10,6 +10,7 @@
 #include <string>
 
 #include "patchzoo/backend/transfer.hpp"
+#include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/io/safetensors.hpp"
 #include "patchzoo/train/adamw.hpp"
 
@@ -90,11 +91,8 @@ loaded_checkpoint<T> read_checkpoint(const std::filesystem::path& path, const nn
     targets.emplace("adam_m/" + s.name, c.first_moment.slice(s));
     targets.emplace("adam_v/" + s.name, c.second_moment.slice(s));
   }
-  try {
-    c.steps = std::stoll(step->second);
-  } catch (const std::exception&) {
-  }
-  check(c.steps >= 0, "load_checkpoint", path.string(), " has an invalid 'step' value '", step->second, "'");
+  c.steps = parse_metadata_int(step->second, "load_checkpoint: " + path.string() + ": metadata 'step'");
+  check(c.steps >= 0, "load_checkpoint", path.string(), " has a negative 'step' value ", c.steps);
   r.load_all_into(targets);
   return c;
 }

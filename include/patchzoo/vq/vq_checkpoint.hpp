@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/train/checkpoint.hpp"
 #include "patchzoo/vq/vq_tokenizer.hpp"
 
@@ -44,12 +45,11 @@ inline const std::string& metadata_field(const std::filesystem::path& path, cons
 
 inline std::int64_t metadata_int(const std::filesystem::path& path, const train::checkpoint_metadata& m,
                                  const std::string& key) {
-  const auto& v = metadata_field(path, m, key);
-  try {
-    return std::stoll(v);
-  } catch (const std::exception&) {
-    throw error("vq checkpoint: " + path.string() + ": metadata '" + key + "' = '" + v + "' is not an integer");
-  }
+  return parse_metadata_int(metadata_field(path, m, key), "vq checkpoint: " + path.string() + ": metadata '" + key + "'");
+}
+
+inline double metadata_real(const std::filesystem::path& path, const train::checkpoint_metadata& m, const std::string& key) {
+  return parse_metadata_real(metadata_field(path, m, key), "vq checkpoint: " + path.string() + ": metadata '" + key + "'");
 }
 
 // The model configuration stored in a checkpoint, read without loading any tensor.
@@ -61,9 +61,9 @@ inline vq_config read_checkpoint_config(const std::filesystem::path& path) {
   c.code_dim = metadata_int(path, m, "vq.code_dim");
   c.hidden = metadata_int(path, m, "vq.hidden");
   c.downsample = metadata_int(path, m, "vq.downsample");
-  c.beta = std::stod(metadata_field(path, m, "vq.beta"));
+  c.beta = metadata_real(path, m, "vq.beta");
   c.mode = parse_mode(metadata_field(path, m, "vq.mode"));
-  c.ema_decay = std::stod(metadata_field(path, m, "vq.ema_decay"));
+  c.ema_decay = metadata_real(path, m, "vq.ema_decay");
   c.dead_code_steps = metadata_int(path, m, "vq.dead_code_steps");
   c.validate();
   return c;

@@ -12,6 +12,7 @@
 
 #include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/data/batch_iterator.hpp"
+#include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/train/adamw.hpp"
 #include "patchzoo/train/checkpoint.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
@@ -95,12 +96,13 @@ template <class V>
 V number_field(const std::filesystem::path& path, const train::checkpoint_metadata& m, const std::string& key) {
   const auto it = m.find(key);
   check(it != m.end(), "train_classifier", path.string(), " has no metadata '", key, "'");
-  try {
-    if constexpr (std::is_same_v<V, double>) return std::stod(it->second);
-    else return static_cast<V>(std::stoll(it->second));
-  } catch (const std::exception&) {
-    throw error("train_classifier: " + path.string() + ": metadata '" + key + "' = '" + it->second +
-                "' is not a number");
+  const std::string what = "train_classifier: " + path.string() + ": metadata '" + key + "'";
+  if constexpr (std::is_same_v<V, double>) {
+    return parse_metadata_real(it->second, what);
+  } else {
+    const std::int64_t v = parse_metadata_int(it->second, what);
+    check(v >= 0, "train_classifier", path.string(), ": metadata '", key, "' = ", v, " is negative");
+    return static_cast<V>(v);
   }
 }
 
