@@ -125,14 +125,18 @@ void run_train(const zoo_options& o) {
     std::cerr << "[" << k + 1 << "/" << chosen.size() << "] " << e.id << " " << e.name << ": "
               << model->parameter_count() << " parameters, " << cfg.epochs << " epochs\n";
     std::unique_ptr<progress> bar;  // created on the first step, when the step count is known
-    const auto result = zoo::train_classifier(be, *model, train, cfg, o.seed + k,
-                                              [&](std::int64_t step, std::int64_t total, double loss) {
-                                                if (!bar) bar = std::make_unique<progress>(e.id, total);
-                                                char extra[32];
-                                                std::snprintf(extra, sizeof extra, "loss %.4f", loss);
-                                                bar->update(step, extra);
-                                              });
-    bar->finish();
+    // A killed run resumes the model it was training from here; the file goes once its weights are saved.
+    const zoo::training_checkpoint checkpoint{fs::path(o.out) / (e.id + ".training.safetensors"), 100};
+    const auto result = zoo::train_classifier(
+        be, *model, train, cfg, o.seed + k,
+        [&](std::int64_t step, std::int64_t total, double loss) {
+          if (!bar) bar = std::make_unique<progress>(e.id, total);
+          char extra[32];
+          std::snprintf(extra, sizeof extra, "loss %.4f", loss);
+          bar->update(step, extra);
+        },
+        checkpoint);
+    if (bar) bar->finish();
     zoo::manifest_model entry;
     entry.profile = {e.id, e.name, zoo::evaluate_accuracy(be, *model, profiling), 0, 0, model->parameter_count(),
                      model->flops()};
@@ -143,6 +147,7 @@ void run_train(const zoo_options& o) {
     entry.architecture = zoo::to_json(e.spec);
     entry.weights = e.id + ".safetensors";
     zoo::save_weights(be, fs::path(o.out) / entry.weights, *model, e.id);
+    fs::remove(checkpoint.path);
     std::fprintf(stderr, "%s: loss %.4f -> %.4f, profiling accuracy %.4f, test accuracy %.4f, p50 %.4f ms\n",
                  e.id.c_str(), result.first_loss, result.final_loss, entry.profile.accuracy, entry.test_accuracy,
                  lat.p50_ms);

@@ -28,7 +28,10 @@ std::string body_with(const std::string& field, const std::string& raw_value) {
   const std::string datatype = field == "datatype" ? raw_value : "\"FP32\"";
   const std::string shape = field == "shape" ? raw_value : "[1,784]";
   std::string data = "[";
-  for (int i = 0; i < 784; ++i) data += (i ? "," : "") + std::string(i == 0 && field == "data" ? raw_value : "0.5");
+  for (int i = 0; i < 784; ++i) {
+    if (i) data += ',';
+    data += i == 0 && field == "data" ? raw_value : "0.5";
+  }
   data += "]";
   const std::string outputs = field == "outputs" ? ",\"outputs\":[{\"name\":" + raw_value + "}]" : "";
   return "{\"inputs\":[{\"name\":" + name + ",\"shape\":" + shape + ",\"datatype\":" + datatype + ",\"data\":" + data + "}]" +

@@ -56,7 +56,11 @@ inline std::string describe_json_value(const nlohmann::json& value, std::size_t 
   if (value.is_array()) return "an array of " + std::to_string(value.size()) + " elements";
   if (value.is_object()) return "an object with " + std::to_string(value.size()) + " fields";
   std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > max_chars) text = text.substr(0, max_chars) + "...";
+  if (text.size() > max_chars) {
+    std::size_t cut = max_chars;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+    text = text.substr(0, cut) + "...";
+  }
   return text;
 }
 

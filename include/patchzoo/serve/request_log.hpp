@@ -37,7 +37,8 @@ class request_log {
 
   void write(const nlohmann::ordered_json& entry) {
     if (!enabled_) return;
-    const std::string line = entry.dump() + "\n";
+    // Client text in error messages may hold invalid UTF-8; it is replaced rather than allowed to throw.
+    const std::string line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::lock_guard lock(mutex_);
     out_ << line;
     out_.flush();
