@@ -1,7 +1,7 @@
 // `patchzoo dpar evaluate`: FID-FMNIST, IS, precision/recall and class accuracy of one baseline or DPAR
 // checkpoint, sampled with one or more seeds (the spread of FID between seeds), with the sampling
 // settings and DPAR's patcher changeable at inference time. The scoring is the experiment's
-// (dpar/experiment/sample_evaluation.hpp), so its numbers compare with report.md's at equal sample counts.
+// (experiments/sample_evaluation.hpp), so its numbers compare with report.md's at equal sample counts.
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -14,7 +14,7 @@
 #include "backend_choice.hpp"
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
-#include "patchzoo/dpar/experiment/sample_evaluation.hpp"
+#include "patchzoo/experiments/sample_evaluation.hpp"
 #include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/eval/zoo_features.hpp"
 #include "patchzoo/util/mean_std.hpp"

@@ -12,8 +12,8 @@
 
 #include "backend_choice.hpp"
 #include "patchzoo/core/error.hpp"
-#include "patchzoo/dpar/experiment/experiment_report.hpp"
-#include "patchzoo/dpar/experiment/run_experiment.hpp"
+#include "patchzoo/experiments/experiment_report.hpp"
+#include "patchzoo/experiments/run_experiment.hpp"
 #include "patchzoo/util/report.hpp"
 #include "subcommands.hpp"
 

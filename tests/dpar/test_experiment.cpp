@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
-#include "patchzoo/dpar/experiment/experiment_report.hpp"
-#include "patchzoo/dpar/experiment/run_experiment.hpp"
+#include "patchzoo/experiments/experiment_report.hpp"
+#include "patchzoo/experiments/run_experiment.hpp"
 #include "patchzoo/image/png_reader.hpp"
 #include "patchzoo/zoo/make_classifier.hpp"
 #include "patchzoo/zoo/weights.hpp"

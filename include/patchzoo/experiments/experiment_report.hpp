@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "patchzoo/dpar/experiment/experiment_config.hpp"
-#include "patchzoo/dpar/experiment/experiment_results.hpp"
+#include "patchzoo/experiments/experiment_config.hpp"
+#include "patchzoo/experiments/experiment_results.hpp"
 #include "patchzoo/io/atomic_file.hpp"
 #include "patchzoo/util/mean_std.hpp"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "patchzoo/dpar/experiment/experiment_config.hpp"
+#include "patchzoo/experiments/experiment_config.hpp"
 
 namespace patchzoo::dpar::experiment {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "patchzoo/data/fashion_mnist.hpp"
-#include "patchzoo/dpar/experiment/ablation_runs.hpp"
-#include "patchzoo/dpar/experiment/experiment_plots.hpp"
+#include "patchzoo/experiments/ablation_runs.hpp"
+#include "patchzoo/experiments/experiment_plots.hpp"
 #include "patchzoo/pipeline/entropy_maps.hpp"
 
 namespace patchzoo::dpar::experiment {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "patchzoo/dpar/experiment/sample_evaluation.hpp"
+#include "patchzoo/experiments/sample_evaluation.hpp"
 #include "patchzoo/pipeline/model_training.hpp"
 
 namespace patchzoo::dpar::experiment {

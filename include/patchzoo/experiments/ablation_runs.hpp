@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "patchzoo/dpar/experiment/ablations.hpp"
-#include "patchzoo/dpar/experiment/experiment_results.hpp"
-#include "patchzoo/dpar/experiment/staged_training.hpp"
+#include "patchzoo/experiments/ablations.hpp"
+#include "patchzoo/experiments/experiment_results.hpp"
+#include "patchzoo/experiments/staged_training.hpp"
 #include "patchzoo/pipeline/dpar_step.hpp"
 #include "patchzoo/pipeline/entropy_step.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "patchzoo/dpar/experiment/experiment_results.hpp"
+#include "patchzoo/experiments/experiment_results.hpp"
 #include "patchzoo/image/plot.hpp"
 
 namespace patchzoo::dpar::experiment {

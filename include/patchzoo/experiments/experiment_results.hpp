@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "patchzoo/dpar/experiment/ablations.hpp"
-#include "patchzoo/dpar/experiment/staged_training.hpp"
+#include "patchzoo/experiments/ablations.hpp"
+#include "patchzoo/experiments/staged_training.hpp"
 
 namespace patchzoo::dpar::experiment {
 
