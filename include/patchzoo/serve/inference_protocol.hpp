@@ -245,6 +245,4 @@ inline std::string encode_infer_response(const std::string& task, const std::opt
   return out;
 }
 
-inline std::string error_body(const std::string& message) { return "{\"error\":" + json_quote(message) + "}"; }
-
 }  // namespace patchzoo::serve

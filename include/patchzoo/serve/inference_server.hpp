@@ -22,10 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/psml/make_mechanism.hpp"
 #include "patchzoo/psml/router.hpp"
 #include "patchzoo/psml/selection_mechanism.hpp"
-#include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/serve/dynamic_batcher.hpp"
 #include "patchzoo/serve/http_server.hpp"
 #include "patchzoo/serve/inference_protocol.hpp"
@@ -51,7 +51,14 @@ class inference_server {
 
   // Binds and starts answering on background threads; returns once the server accepts connections.
   void start() {
-    http_ = std::make_unique<http_server>(config_.http, [this](const http_request& req) { return route(req); });
+    http_ = std::make_unique<http_server>(config_.http, [this](const http_request& req) {
+      try {
+        return route(req);
+      } catch (...) {
+        metrics_.record_failure();  // http_server answers it with the last-resort 500
+        throw;
+      }
+    });
     port_ = http_->listen(config_.host, config_.port);
     ready_ = true;
   }
