@@ -109,3 +109,18 @@ TEST_CASE_TEMPLATE("backends agree: decoding queries over a long KV cache", T, P
   const auto ranges = int_tensor(shape_t{tq, 2}, {0, 998, 0, 999, 0, 1000});
   check_attention<T>("decode H=5", tq, tk, 5, 64, ranges, 600);
 }
+
+// One query per sequence over a shared cache (lockstep decoding): the queries of a block see disjoint
+// ranges, so the fast backend takes them one row at a time; an empty range and a full one included.
+TEST_CASE_TEMPLATE("backends agree: lockstep decoding, one query per sequence of a shared cache", T, PZ_REAL_TYPES) {
+  const std::int64_t sequences = 70, slots = 40;  // 70 queries: a sparse block of 64 and one of 6
+  std::vector<std::int32_t> r;
+  for (std::int64_t i = 0; i < sequences; ++i) {
+    const auto begin = static_cast<std::int32_t>(i * slots);
+    const auto length = static_cast<std::int32_t>(i == 3 ? 0 : i == 5 ? slots : 1 + (7 * i) % slots);
+    r.push_back(begin);
+    r.push_back(begin + length);
+  }
+  const auto ranges = int_tensor(shape_t{sequences, 2}, r);
+  check_attention<T>("lockstep H=2", sequences, sequences * slots, 2, 32, ranges, 700);
+}
