@@ -189,3 +189,18 @@ TEST_CASE("rope tables drive rope_forward as a complex multiply; the zero row ze
     }
   for (std::int64_t i = 0; i < 16; ++i) CHECK(q[i] == 0.0f);
 }
+
+TEST_CASE("rope_global_last_slot is the last row of rope_global_slots, for every layout") {
+  const std::vector<std::int32_t> lengths{3, 1, 4, 1, 5, 2};
+  for (const auto layout : {global_position::slot_1d, global_position::dynamic_3d, global_position::dynamic_4d})
+    for (std::size_t p = 0; p <= lengths.size(); ++p) {
+      const std::vector<std::int32_t> prefix(lengths.begin(), lengths.begin() + static_cast<std::ptrdiff_t>(p));
+      const auto all = dpar::rope_global_slots<float>(layout, prefix, 4, 64);
+      const auto last = dpar::rope_global_last_slot<float>(layout, prefix, 4, 64);
+      REQUIRE(last.cos.dim(0) == 1);
+      for (std::int64_t k = 0; k < 32; ++k) {
+        CHECK(last.cos[k] == all.cos[static_cast<std::int64_t>(p) * 32 + k]);
+        CHECK(last.sin[k] == all.sin[static_cast<std::int64_t>(p) * 32 + k]);
+      }
+    }
+}

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <ostream>
 #include <string>
 
 #include "patchzoo/core/error.hpp"
@@ -49,6 +50,10 @@ struct shape_t {
     for (int i = 0; i < rank; ++i) s.append(i ? ", " : "").append(std::to_string(dims[i]));
     return s.append("]");
   }
+
+  // Error messages take the shape itself: check() formats its parts only when the check fails, while a
+  // str() argument would build a string on every call of every op.
+  friend std::ostream& operator<<(std::ostream& os, const shape_t& s) { return os << s.str(); }
 };
 
 inline std::array<std::int64_t, max_rank> contiguous_strides(const shape_t& s) {

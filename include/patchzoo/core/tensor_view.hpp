@@ -34,15 +34,15 @@ struct tensor_view {
 
   // The same memory seen with another shape of equal element count (contiguous views only).
   tensor_view reshape(shape_t s) const {
-    check(is_contiguous(), "reshape", "view with shape ", shape.str(), " is not contiguous");
-    check(s.numel() == numel(), "reshape", "cannot view ", shape.str(), " as ", s.str());
+    check(is_contiguous(), "reshape", "view with shape ", shape, " is not contiguous");
+    check(s.numel() == numel(), "reshape", "cannot view ", shape, " as ", s);
     return tensor_view(data, s);
   }
 
   // Rows [begin, end) along axis 0 of a contiguous view.
   tensor_view slice_rows(std::int64_t begin, std::int64_t end) const {
     check(rank() >= 1 && 0 <= begin && begin <= end && end <= dim(0), "slice_rows", "range [", begin, ", ", end,
-          ") out of bounds for shape ", shape.str());
+          ") out of bounds for shape ", shape);
     shape_t s = shape;
     s.dims[0] = end - begin;
     return tensor_view(data + begin * strides[0], s, strides);
@@ -55,15 +55,15 @@ using const_view = tensor_view<const T>;
 // Shape checks used at the top of every op; the message names the op and the tensor.
 template <class T>
 void expect_shape(const char* op, const char* name, const tensor_view<T>& v, shape_t expected) {
-  check(v.shape == expected, op, name, " has shape ", v.shape.str(), ", expected ", expected.str());
+  check(v.shape == expected, op, name, " has shape ", v.shape, ", expected ", expected);
 }
 template <class T>
 void expect_contiguous(const char* op, const char* name, const tensor_view<T>& v) {
-  check(v.is_contiguous(), op, name, " with shape ", v.shape.str(), " must be contiguous");
+  check(v.is_contiguous(), op, name, " with shape ", v.shape, " must be contiguous");
 }
 template <class T>
 void expect_rank(const char* op, const char* name, const tensor_view<T>& v, int rank) {
-  check(v.rank() == rank, op, name, " has rank ", v.rank(), " (shape ", v.shape.str(), "), expected rank ", rank);
+  check(v.rank() == rank, op, name, " has rank ", v.rank(), " (shape ", v.shape, "), expected rank ", rank);
 }
 
 }  // namespace patchzoo

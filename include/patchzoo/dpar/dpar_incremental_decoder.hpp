@@ -182,7 +182,7 @@ class dpar_incremental_decoder {
         cache_rows.push_back(s * global_slots() + slot);
         ranges.push_back(static_cast<std::int32_t>(s * global_slots()));
         ranges.push_back(static_cast<std::int32_t>(s * global_slots() + slot + 1));
-        slot_rows.push_back(last_row(rope_global_slots<T>(cfg.positions, done, w, hd)));
+        slot_rows.push_back(rope_global_last_slot<T>(cfg.positions, done, w, hd));
       }
     for (const auto& r : slot_rows) parts.push_back(&r);
     const auto rope = stack_rope_tables(parts);
@@ -204,14 +204,6 @@ class dpar_incremental_decoder {
       const std::int64_t s = sequences[static_cast<std::size_t>(k)];
       copy(be, g_current_.view().slice_rows(s, s + 1), stream.back().cview().slice_rows(k, k + 1));
     }
-  }
-
-  static nn::rope_table<T> last_row(const nn::rope_table<T>& t) {
-    const std::int64_t r = t.cos.dim(0) - 1, pairs = t.cos.dim(1);
-    nn::rope_table<T> row{tensor<T>(shape_t{1, pairs}), tensor<T>(shape_t{1, pairs})};
-    std::copy_n(t.cos.data() + r * pairs, pairs, row.cos.data());
-    std::copy_n(t.sin.data() + r * pairs, pairs, row.sin.data());
-    return row;
   }
 
   // The global stream and block activations for n fed slots, kept per n (the count varies step to step).

@@ -74,38 +74,70 @@ enum class global_position { slot_1d, dynamic_3d, dynamic_4d };
 //  * dynamic_3d: [r x hd/4 pairs at 10000^(-k/(hd/4)), cs x hd/8, ce x hd/8 at 10000^(-k/(hd/8))];
 //  * dynamic_4d: [r x hd/4, then cs, ce, ce, cs x hd/16 pairs each at 10000^(-k/(hd/16))].
 // A zero-length (padding) patch gets e = s - 1, as in the reference code; its row is never read causally.
+namespace detail {
+
+// Row `row` of t for a patch at slot_1d position p, or with first token s and last token e (dynamic layouts).
+template <class T>
+void fill_global_slot(nn::rope_table<T>& t, std::int64_t row, global_position layout, std::int64_t p, std::int64_t s,
+                      std::int64_t e, int row_width, int head_dim) {
+  if (layout == global_position::slot_1d) {  // as nn::rope_table_1d
+    const std::int64_t pairs = head_dim / 2;
+    for (std::int64_t k = 0; k < pairs; ++k) {
+      const double angle = static_cast<double>(p) * std::pow(10000.0, -2.0 * k / head_dim);
+      t.cos[row * pairs + k] = static_cast<T>(std::cos(angle));
+      t.sin[row * pairs + k] = static_cast<T>(std::sin(angle));
+    }
+    return;
+  }
+  const auto floor_mod = [&](std::int64_t a) { return ((a % row_width) + row_width) % row_width; };
+  const std::int64_t r = s / row_width, cs = s % row_width, ce = floor_mod(e), row_pairs = head_dim / 4;
+  fill_pair_block(t, row, 0, row_pairs, r, 10000.0);
+  if (layout == global_position::dynamic_3d) {
+    const std::int64_t col_pairs = head_dim / 8;
+    fill_pair_block(t, row, row_pairs, col_pairs, cs, 10000.0);
+    fill_pair_block(t, row, row_pairs + col_pairs, col_pairs, ce, 10000.0);
+  } else {
+    const std::int64_t col_pairs = head_dim / 16;
+    const std::int64_t order[4] = {cs, ce, ce, cs};  // the reference code's "redundant" [x, ys, ye, ye, ys]
+    for (std::int64_t b = 0; b < 4; ++b) fill_pair_block(t, row, row_pairs + b * col_pairs, col_pairs, order[b], 10000.0);
+  }
+}
+
+inline void check_global_rope(global_position layout, int row_width, int head_dim) {
+  constexpr const char* op = "rope_global_slots";
+  check(head_dim > 0 && head_dim % 2 == 0, op, "head_dim ", head_dim, " must be positive and even");
+  if (layout == global_position::slot_1d) return;
+  check(head_dim % 16 == 0, op, "dynamic RoPE needs head_dim a multiple of 16, got ", head_dim);
+  check(row_width >= 1, op, "row_width ", row_width, " must be at least 1");
+}
+
+}  // namespace detail
+
 template <class T>
 nn::rope_table<T> rope_global_slots(global_position layout, const std::vector<std::int32_t>& lengths, int row_width,
                                     int head_dim) {
-  constexpr const char* op = "rope_global_slots";
-  check(head_dim > 0 && head_dim % 2 == 0, op, "head_dim ", head_dim, " must be positive and even");
-  const std::int64_t patches = static_cast<std::int64_t>(lengths.size());
-  if (layout == global_position::slot_1d) {
-    std::vector<std::int64_t> positions(static_cast<std::size_t>(patches));
-    for (std::int64_t p = 0; p < patches; ++p) positions[static_cast<std::size_t>(p)] = p;
-    return detail::with_zero_first_row(nn::rope_table_1d<T>(positions, head_dim));
-  }
-  check(head_dim % 16 == 0, op, "dynamic RoPE needs head_dim a multiple of 16, got ", head_dim);
-  check(row_width >= 1, op, "row_width ", row_width, " must be at least 1");
+  detail::check_global_rope(layout, row_width, head_dim);
+  const std::int64_t patches = static_cast<std::int64_t>(lengths.size()), pairs = head_dim / 2;
   const std::vector<std::int32_t> offsets = patch_offsets(lengths);
-  const std::int64_t pairs = head_dim / 2, row_pairs = head_dim / 4;
   nn::rope_table<T> t{tensor<T>(shape_t{patches + 1, pairs}), tensor<T>(shape_t{patches + 1, pairs})};
-  const auto floor_mod = [&](std::int64_t a) { return ((a % row_width) + row_width) % row_width; };
-  for (std::int64_t p = 0; p < patches; ++p) {
-    const std::int64_t s = offsets[static_cast<std::size_t>(p)], e = offsets[static_cast<std::size_t>(p + 1)] - 1;
-    const std::int64_t r = s / row_width, cs = s % row_width, ce = floor_mod(e), slot = p + 1;
-    detail::fill_pair_block(t, slot, 0, row_pairs, r, 10000.0);
-    if (layout == global_position::dynamic_3d) {
-      const std::int64_t col_pairs = head_dim / 8;
-      detail::fill_pair_block(t, slot, row_pairs, col_pairs, cs, 10000.0);
-      detail::fill_pair_block(t, slot, row_pairs + col_pairs, col_pairs, ce, 10000.0);
-    } else {
-      const std::int64_t col_pairs = head_dim / 16;
-      const std::int64_t order[4] = {cs, ce, ce, cs};  // the reference code's "redundant" [x, ys, ye, ye, ys]
-      for (std::int64_t b = 0; b < 4; ++b)
-        detail::fill_pair_block(t, slot, row_pairs + b * col_pairs, col_pairs, order[b], 10000.0);
-    }
-  }
+  for (std::int64_t p = 0; p < patches; ++p)
+    detail::fill_global_slot(t, p + 1, layout, p, offsets[static_cast<std::size_t>(p)],
+                             offsets[static_cast<std::size_t>(p + 1)] - 1, row_width, head_dim);
+  return t;
+}
+
+// The last row of rope_global_slots(layout, lengths, ..) alone, [1, head_dim/2]: the slot incremental
+// decoding feeds next, in time independent of the number of patches before it.
+template <class T>
+nn::rope_table<T> rope_global_last_slot(global_position layout, const std::vector<std::int32_t>& lengths, int row_width,
+                                        int head_dim) {
+  detail::check_global_rope(layout, row_width, head_dim);
+  nn::rope_table<T> t{tensor<T>(shape_t{1, head_dim / 2}), tensor<T>(shape_t{1, head_dim / 2})};
+  if (lengths.empty()) return t;  // the class slot
+  const std::int64_t p = static_cast<std::int64_t>(lengths.size()) - 1;
+  std::int64_t s = 0;
+  for (std::int64_t i = 0; i < p; ++i) s += lengths[static_cast<std::size_t>(i)];
+  detail::fill_global_slot(t, 0, layout, p, s, s + lengths.back() - 1, row_width, head_dim);
   return t;
 }
 

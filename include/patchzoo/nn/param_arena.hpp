@@ -27,7 +27,7 @@ class param_layout {
     // Checked: the shapes may come from a file's architecture spec, and a wrapped count would under-allocate.
     const std::int64_t n = checked_product(std::span(shape.dims.data(), static_cast<std::size_t>(shape.rank)),
                                            "param_layout: parameter '" + name + "' of shape " + shape.str());
-    check(n > 0, "param_layout", "parameter '", name, "' has empty shape ", shape.str());
+    check(n > 0, "param_layout", "parameter '", name, "' has empty shape ", shape);
     const std::int64_t total = checked_add(total_, n, "param_layout: parameter count");
     slices_.push_back({std::move(name), shape, total_});
     total_ = total;

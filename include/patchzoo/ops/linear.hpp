@@ -26,7 +26,7 @@ void matmul_backward(B& be, tensor_view<T> da, tensor_view<T> db, const_view<T> 
   // A shared rank-2 b under a batched a: db sums over the batch, so run the batch items one by one.
   if (a.rank() == 3 && b.rank() == 2) {
     expect_rank(op, "dc", dc, 3);
-    check(dc.dim(0) == a.dim(0), op, "dc ", dc.shape.str(), " and a ", a.shape.str(), " differ in batch size");
+    check(dc.dim(0) == a.dim(0), op, "dc ", dc.shape, " and a ", a.shape, " differ in batch size");
     for (std::int64_t p = 0; p < a.dim(0); ++p) {
       const tensor_view<T> da_p = da.empty() ? tensor_view<T>() : linear_detail::batch_item(da, p);
       matmul_backward(be, da_p, db, linear_detail::batch_item(dc, p), linear_detail::batch_item(a, p), b, trans_a,
@@ -55,8 +55,8 @@ void linear_forward(B& be, tensor_view<T> out, const_view<T> in, const_view<T> w
   const char* op = "linear_forward";
   expect_rank(op, "input", in, 2);
   expect_rank(op, "weight", weight, 2);
-  check(in.dim(1) == weight.dim(1), op, "input ", in.shape.str(), " has ", in.dim(1), " features but weight ",
-        weight.shape.str(), " expects ", weight.dim(1));
+  check(in.dim(1) == weight.dim(1), op, "input ", in.shape, " has ", in.dim(1), " features but weight ",
+        weight.shape, " expects ", weight.dim(1));
   expect_shape(op, "output", out, shape_t{in.dim(0), weight.dim(0)});
   if (!bias.empty()) expect_shape(op, "bias", bias, shape_t{weight.dim(0)});
   matmul(be, out, in, weight, false, true, T(1), T(0));

@@ -10,20 +10,20 @@ namespace patchzoo::contract {
 
 template <class T>
 void nonempty(const char* op, const char* name, const tensor_view<T>& v) {
-  check(v.numel() > 0 && v.data != nullptr, op, name, " is empty (shape ", v.shape.str(), ")");
+  check(v.numel() > 0 && v.data != nullptr, op, name, " is empty (shape ", v.shape, ")");
 }
 
 template <class A, class B>
 void same_shape(const char* op, const char* na, const tensor_view<A>& a, const char* nb, const tensor_view<B>& b) {
-  check(a.shape == b.shape, op, na, " has shape ", a.shape.str(), " but ", nb, " has shape ", b.shape.str());
+  check(a.shape == b.shape, op, na, " has shape ", a.shape, " but ", nb, " has shape ", b.shape);
 }
 
 // Rows of [.., H, D] tensors may be strided (slices of a fused QKV buffer); the last two dims may not.
 template <class T>
 void rows_strided_heads(const char* op, const char* name, const tensor_view<T>& v) {
-  check(v.rank() == 3, op, name, " has shape ", v.shape.str(), ", expected [tokens, heads, head_dim]");
+  check(v.rank() == 3, op, name, " has shape ", v.shape, ", expected [tokens, heads, head_dim]");
   check(v.strides[2] == 1 && v.strides[1] == v.dim(2) && v.strides[0] >= v.dim(1) * v.dim(2), op, name,
-        " with shape ", v.shape.str(), " must be contiguous within each row");
+        " with shape ", v.shape, " must be contiguous within each row");
 }
 
 // Host-side scan for NaN / Inf in an input (host memory only; device backends check on download).

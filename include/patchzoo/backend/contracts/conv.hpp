@@ -24,13 +24,13 @@ void conv2d(const char* op, const tensor_view<T>& out, const const_view<T>& in, 
   check(p.stride >= 1 && p.padding >= 0, op, "stride ", p.stride, " and padding ", p.padding, " are invalid");
   const std::int64_t ci = transposed ? weight.dim(0) : weight.dim(1);
   const std::int64_t co = transposed ? weight.dim(1) : weight.dim(0);
-  check(in.dim(1) == ci, op, "input ", in.shape.str(), " has ", in.dim(1), " channels but weight ",
-        weight.shape.str(), " expects ", ci);
+  check(in.dim(1) == ci, op, "input ", in.shape, " has ", in.dim(1), " channels but weight ",
+        weight.shape, " expects ", ci);
   const std::int64_t ho = transposed ? conv_transpose_out_size(in.dim(2), weight.dim(2), p)
                                      : conv_out_size(in.dim(2), weight.dim(2), p);
   const std::int64_t wo = transposed ? conv_transpose_out_size(in.dim(3), weight.dim(3), p)
                                      : conv_out_size(in.dim(3), weight.dim(3), p);
-  check(ho >= 1 && wo >= 1, op, "input ", in.shape.str(), " is too small for weight ", weight.shape.str());
+  check(ho >= 1 && wo >= 1, op, "input ", in.shape, " is too small for weight ", weight.shape);
   expect_shape(op, "output", out, shape_t{in.dim(0), co, ho, wo});
   if (!bias.empty()) expect_shape(op, "bias", bias, shape_t{co});
 }
@@ -40,7 +40,7 @@ void pool2d(const char* op, const tensor_view<T>& out, const const_view<T>& in, 
   expect_rank(op, "input", in, 4);
   expect_contiguous(op, "input", in);
   check(p.kernel >= 1 && p.stride >= 1, op, "kernel ", p.kernel, " and stride ", p.stride, " are invalid");
-  check(in.dim(2) >= p.kernel && in.dim(3) >= p.kernel, op, "input ", in.shape.str(), " is smaller than the ",
+  check(in.dim(2) >= p.kernel && in.dim(3) >= p.kernel, op, "input ", in.shape, " is smaller than the ",
         p.kernel, "x", p.kernel, " window");
   expect_shape(op, "output", out,
                shape_t{in.dim(0), in.dim(1), (in.dim(2) - p.kernel) / p.stride + 1,

@@ -8,7 +8,7 @@ namespace patchzoo::contract {
 template <class G, class X>
 bool wanted_gradient(const char* op, const char* name, const tensor_view<G>& grad, const tensor_view<X>& input) {
   if (grad.empty()) return false;
-  check(grad.shape == input.shape, op, name, " has shape ", grad.shape.str(), ", expected ", input.shape.str(),
+  check(grad.shape == input.shape, op, name, " has shape ", grad.shape, ", expected ", input.shape,
         " (the shape of its input)");
   return true;
 }

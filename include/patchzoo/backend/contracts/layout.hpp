@@ -11,7 +11,7 @@ void row_argmax(const char* op, const tensor_view<std::int32_t>& out, const cons
   expect_rank(op, "input", in, 2);
   expect_contiguous(op, "input", in);
   expect_contiguous(op, "output", out);
-  check(in.dim(1) >= 1, op, "input ", in.shape.str(), " has no columns to take the maximum of");
+  check(in.dim(1) >= 1, op, "input ", in.shape, " has no columns to take the maximum of");
   expect_shape(op, "output", out, shape_t{in.dim(0)});
 }
 

@@ -7,7 +7,7 @@ namespace patchzoo::contract {
 
 template <class T>
 void elementwise(const char* op, const tensor_view<T>& out, const const_view<T>& a) {
-  check(out.numel() == a.numel(), op, "output ", out.shape.str(), " and input ", a.shape.str(),
+  check(out.numel() == a.numel(), op, "output ", out.shape, " and input ", a.shape,
         " have different element counts");
   expect_contiguous(op, "output", out);
   expect_contiguous(op, "input", a);
@@ -21,30 +21,30 @@ template <class T>
 matmul_dims matmul(const tensor_view<T>& c, const const_view<T>& a, const const_view<T>& b, bool ta, bool tb) {
   const char* op = "matmul";
   check((a.rank() == 2 || a.rank() == 3) && (b.rank() == 2 || b.rank() == 3) && c.rank() == a.rank(), op,
-        "unsupported ranks: c ", c.shape.str(), " a ", a.shape.str(), " b ", b.shape.str());
-  check(b.rank() <= a.rank(), op, "b ", b.shape.str(), " has higher rank than a ", a.shape.str());
+        "unsupported ranks: c ", c.shape, " a ", a.shape, " b ", b.shape);
+  check(b.rank() <= a.rank(), op, "b ", b.shape, " has higher rank than a ", a.shape);
   expect_contiguous(op, "a", a);
   expect_contiguous(op, "b", b);
   expect_contiguous(op, "c", c);
   const int ra = a.rank() - 2, rb = b.rank() - 2;
   const std::int64_t batch = a.rank() == 3 ? a.dim(0) : 1;
-  if (b.rank() == 3) check(b.dim(0) == batch, op, "batch sizes differ: a ", a.shape.str(), " b ", b.shape.str());
+  if (b.rank() == 3) check(b.dim(0) == batch, op, "batch sizes differ: a ", a.shape, " b ", b.shape);
   const std::int64_t m = ta ? a.dim(ra + 1) : a.dim(ra);
   const std::int64_t k = ta ? a.dim(ra) : a.dim(ra + 1);
   const std::int64_t kb = tb ? b.dim(rb + 1) : b.dim(rb);
   const std::int64_t n = tb ? b.dim(rb) : b.dim(rb + 1);
   check(k == kb, op, "inner dimensions differ: op(a) is ", m, "x", k, " and op(b) is ", kb, "x", n, " (a ",
-        a.shape.str(), ", b ", b.shape.str(), ", transpose ", ta, "/", tb, ")");
+        a.shape, ", b ", b.shape, ", transpose ", ta, "/", tb, ")");
   const shape_t expected = c.rank() == 3 ? shape_t{batch, m, n} : shape_t{m, n};
-  check(c.shape == expected, op, "output c has shape ", c.shape.str(), ", expected ", expected.str());
+  check(c.shape == expected, op, "output c has shape ", c.shape, ", expected ", expected);
   return {batch, m, n, k};
 }
 
 template <class T>
 void bias(const char* op, const tensor_view<T>& x, const const_view<T>& b) {
   expect_contiguous(op, "x", x);
-  check(b.rank() == 1 && b.dim(0) == x.shape.last(), op, "bias has shape ", b.shape.str(), ", expected [",
-        x.shape.last(), "] for x ", x.shape.str());
+  check(b.rank() == 1 && b.dim(0) == x.shape.last(), op, "bias has shape ", b.shape, ", expected [",
+        x.shape.last(), "] for x ", x.shape);
 }
 
 template <class T>
@@ -102,8 +102,8 @@ void attention(const char* op, const tensor_view<T>& out, const tensor_view<T>& 
   rows_strided_heads(op, "k", k);
   rows_strided_heads(op, "v", v);
   rows_strided_heads(op, "output", out);
-  check(k.shape == v.shape, op, "k ", k.shape.str(), " and v ", v.shape.str(), " differ");
-  check(q.dim(1) == k.dim(1) && q.dim(2) == k.dim(2), op, "q ", q.shape.str(), " and k ", k.shape.str(),
+  check(k.shape == v.shape, op, "k ", k.shape, " and v ", v.shape, " differ");
+  check(q.dim(1) == k.dim(1) && q.dim(2) == k.dim(2), op, "q ", q.shape, " and k ", k.shape,
         " differ in heads or head_dim");
   expect_shape(op, "output", out, q.shape);
   expect_shape(op, "lse", lse, shape_t{q.dim(0), q.dim(1)});
@@ -114,7 +114,7 @@ void attention(const char* op, const tensor_view<T>& out, const tensor_view<T>& 
 template <class T>
 void rope(const char* op, const tensor_view<T>& x, const const_view<T>& cos, const const_view<T>& sin) {
   rows_strided_heads(op, "x", x);
-  check(x.dim(2) % 2 == 0, op, "head_dim ", x.dim(2), " of x ", x.shape.str(), " must be even");
+  check(x.dim(2) % 2 == 0, op, "head_dim ", x.dim(2), " of x ", x.shape, " must be even");
   expect_shape(op, "cos table", cos, shape_t{x.dim(0), x.dim(2) / 2});
   expect_shape(op, "sin table", sin, shape_t{x.dim(0), x.dim(2) / 2});
 }

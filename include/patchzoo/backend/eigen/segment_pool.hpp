@@ -57,7 +57,7 @@ void segment_maxpool_backward(eigen_backend&, tensor_view<T> din, const_view<T> 
   if (din.empty()) return;
   expect_rank(op, "din", din, 2);
   expect_contiguous(op, "din", din);
-  check(din.dim(1) == dout.dim(1), op, "din ", din.shape.str(), " and dout ", dout.shape.str(), " differ in width");
+  check(din.dim(1) == dout.dim(1), op, "din ", din.shape, " and dout ", dout.shape, " differ in width");
   contract::argmax_slots(op, argmax.data, argmax.numel(), din.dim(0), true);
   const std::int64_t d = dout.dim(1);
   // Split by columns: whatever rows argmax names, two threads never touch the same element of din.

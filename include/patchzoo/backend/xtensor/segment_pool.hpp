@@ -47,7 +47,7 @@ void segment_maxpool_backward(xtensor_backend&, tensor_view<T> din, const_view<T
   if (din.empty()) return;
   expect_rank(op, "din", din, 2);
   expect_contiguous(op, "din", din);
-  check(din.dim(1) == dout.dim(1), op, "din ", din.shape.str(), " and dout ", dout.shape.str(), " differ in width");
+  check(din.dim(1) == dout.dim(1), op, "din ", din.shape, " and dout ", dout.shape, " differ in width");
   contract::argmax_slots(op, argmax.data, argmax.numel(), din.dim(0), true);
   auto D = xt_detail::adapt(din);
   auto G = xt_detail::adapt(dout);
