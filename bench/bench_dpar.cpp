@@ -5,7 +5,9 @@
 //  * sampling throughput (images/s, CFG on, 20 images) of the KV-cached baseline, the KV-cached DPAR with
 //    its entropy model (d 128, 2 layers) included, and the re-forward DPAR sampler of the reference code
 //    (2 images: it is that slow);
-//  * DPAR sampling with entropy models of other sizes (the cost the entropy model adds).
+//  * DPAR sampling with entropy models of other sizes (the cost the entropy model adds);
+//  * baseline sampling over images {1, 4, 20, 64} x grid {16, 24} (BM_sample_baseline_sweep), the
+//    PyTorch comparison of bench/anchors/compare_sample.sh.
 // Patches: static lengths of mean 1.81 (the paper's 256 px reduction). Entropy patches of the same mean
 // cost the same: the global model's cost depends on the patch count only, the local ones on the tokens.
 #include <benchmark/benchmark.h>
@@ -137,6 +139,33 @@ void BM_sample_baseline(benchmark::State& state) {
   state.counters["images/s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_sample_baseline)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+
+// The baseline on a grid x grid token map (T = grid^2, RoPE rows of width grid), everything else as
+// baseline_config(): the sizes bench/anchors/torch_sample.py reproduces in PyTorch.
+dpar::llamagen_config baseline_config(std::int64_t grid) {
+  auto c = baseline_config();
+  c.tokens = grid * grid;
+  c.row_width = grid;
+  return c;
+}
+
+// BM_sample_baseline over images x grid, for bench/anchors/compare_sample.sh. A run longer than MinTime
+// counts once, so the slowest case (64 images, 24 x 24) costs one run per repetition.
+void BM_sample_baseline_sweep(benchmark::State& state) {
+  be_t be;
+  const std::int64_t images = state.range(0), grid = state.range(1);
+  const auto config = baseline_config(grid);
+  dpar::llamagen_model<be_t, float> model(config, 1);
+  for (auto _ : state) {
+    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), true);
+    benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, config.vocab, kGuided));
+  }
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(images), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_sample_baseline_sweep)
+    ->ArgNames({"images", "grid"})
+    ->ArgsProduct({{1, 4, 20, 64}, {16, 24}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 // DPAR with its entropy model (state.range(1) wide, state.range(2) layers); range(3) = 1: re-forward.
 void BM_sample_dpar(benchmark::State& state) {
