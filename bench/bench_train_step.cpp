@@ -3,8 +3,10 @@
 // PyTorch; bench/anchors/compare_step.sh runs both and prints the ratio.
 #include <benchmark/benchmark.h>
 
+#include "bench_support.hpp"
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/data/markov_tokens.hpp"
+#include "patchzoo/dpar/flops.hpp"
 #include "patchzoo/nn/transformer.hpp"
 #include "patchzoo/train/adamw.hpp"
 
@@ -38,6 +40,12 @@ void train_step(benchmark::State& state) {
     opt.step(be, model.params(), model.grads(), 3e-4);
   }
   state.counters["tokens/s"] = benchmark::Counter(8.0 * 256.0, benchmark::Counter::kIsIterationInvariantRate);
+  // Full FLOP count (linear layers and causal attention, training = 3 x forward) of the 8 sequences,
+  // against the GEMM rate of the feed-forward projection over all 2048 tokens.
+  const auto c = reference_model();
+  const dpar::ar_shape shape{c.block.dim, c.block.heads, c.block.ffn_hidden, c.vocab, 0, c.max_seq};
+  const double flops = 8.0 * dpar::llamagen_full_flops(shape, static_cast<int>(c.layers)).training;
+  bench::add_roofline_counters<B>(state, flops, 8 * c.max_seq, c.block.ffn_hidden, c.block.dim);
 }
 
 void BM_train_step_eigen(benchmark::State& state) { train_step<eigen_backend>(state); }
@@ -45,4 +53,10 @@ BENCHMARK(BM_train_step_eigen)->Unit(benchmark::kMillisecond)->UseRealTime()->Mi
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  patchzoo::bench::add_run_context();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

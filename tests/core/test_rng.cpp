@@ -32,6 +32,14 @@ TEST_CASE("philox: a pure function of (seed, counter); seeds and counters give d
   CHECK(same < 5);
 }
 
+TEST_CASE("uniform01_packed: four consecutive elements per Philox block") {
+  const philox_block b = philox4x32(9, 5);
+  for (std::uint64_t w = 0; w < 4; ++w)
+    CHECK(uniform01_packed(9, 4 * 5 + w) == static_cast<float>(b.v[w] >> 8) * (1.0f / 16777216.0f));
+  CHECK(uniform01_packed(9, 4 * 5) != uniform01_packed(9, 4 * 5 + 1));
+  CHECK(uniform01_packed(9, 4 * 5 + 4) == static_cast<float>(philox4x32(9, 6).v[0] >> 8) * (1.0f / 16777216.0f));
+}
+
 TEST_CASE("rng_stream draws the same values as the indexed functions") {
   rng_stream s(7, 100);
   for (std::uint64_t i = 100; i < 110; ++i) CHECK(s.uniform() == uniform01(7, i));

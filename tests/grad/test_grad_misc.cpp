@@ -47,7 +47,7 @@ TEST_CASE("grad: dropout with a fixed seed; the gradient is the mask") {
   int kept = 0;
   const dtensor grad = accumulated(din);
   for (std::int64_t i = 0; i < in.numel(); ++i) {
-    const bool keep = uniform01(seed, static_cast<std::uint64_t>(i)) >= p;
+    const bool keep = uniform01_packed(seed, static_cast<std::uint64_t>(i)) >= p;
     kept += keep;
     CHECK(grad[i] == doctest::Approx(keep ? w[i] / (1.0 - p) : 0.0).epsilon(1e-12));
     CHECK(out[i] == doctest::Approx(keep ? in[i] / (1.0 - p) : 0.0).epsilon(1e-12));

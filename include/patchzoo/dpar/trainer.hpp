@@ -52,19 +52,22 @@ inline std::filesystem::path trainer_checkpoint_path(const std::filesystem::path
   return dir / "checkpoint.safetensors";
 }
 
-// Training FLOPs of one image for each model.
-inline double llamagen_training_flops(const llamagen_config& c) {
+// Full FLOP counts (forward and training) of one image for each model.
+inline flop_count llamagen_flops(const llamagen_config& c) {
   const ar_shape s{c.block.dim, c.block.heads, c.block.ffn_hidden, c.vocab, c.conditional ? c.classes + 1 : 0,
                    c.slots()};
-  return llamagen_full_flops(s, static_cast<int>(c.layers)).training;
+  return llamagen_full_flops(s, static_cast<int>(c.layers));
 }
 
-inline double dpar_training_flops(const dpar_config& c, std::int64_t patches) {
+inline flop_count dpar_flops(const dpar_config& c, std::int64_t patches) {
   const ar_shape s{c.block.dim, c.block.heads, c.block.ffn_hidden, c.vocab, c.classes + 1, c.tokens};
   const dpar_split split{static_cast<int>(c.encoder_layers), static_cast<int>(c.global_layers),
                          static_cast<int>(c.decoder_layers)};
-  return dpar_full_flops(s, split, static_cast<double>(patches)).training;
+  return dpar_full_flops(s, split, static_cast<double>(patches));
 }
+
+inline double llamagen_training_flops(const llamagen_config& c) { return llamagen_flops(c).training; }
+inline double dpar_training_flops(const dpar_config& c, std::int64_t patches) { return dpar_flops(c, patches).training; }
 
 template <backend B, class Model>
   requires transformer_ops<B, float>

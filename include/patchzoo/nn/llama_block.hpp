@@ -189,30 +189,27 @@ void block_backward(B& be, const block_config& c, const param_arena<B, T>& p, pa
   };
 
   // Feed-forward half: y = h + W2 act, act = swiglu(W1 n2, W3 n2), n2 = rmsnorm(h).
+  constexpr auto over = gradient_write::overwrite;
   copy(be, dh, dy);
-  fill(be, dact, T(0));
-  matmul_backward(be, dact, g[ix.w2], branch_grad(dy, drop.ffn_seed()), a.act.cview(), p[ix.w2], false, true);
+  matmul_backward(be, dact, g[ix.w2], branch_grad(dy, drop.ffn_seed()), a.act.cview(), p[ix.w2], false, true, over);
   fill(be, dgate, T(0));
   fill(be, dup, T(0));
   swiglu_backward(be, dgate, dup, const_view<T>(dact), a.gate.cview(), a.up.cview());
-  fill(be, dn, T(0));
-  matmul_backward(be, dn, g[ix.w1], const_view<T>(dgate), a.n2.cview(), p[ix.w1], false, true);
+  matmul_backward(be, dn, g[ix.w1], const_view<T>(dgate), a.n2.cview(), p[ix.w1], false, true, over);
   matmul_backward(be, dn, g[ix.w3], const_view<T>(dup), a.n2.cview(), p[ix.w3], false, true);
   rmsnorm_backward(be, dh, g[ix.ffn_norm], const_view<T>(dn), a.h.cview(), p[ix.ffn_norm], a.rstd2.cview());
 
   // Attention half: h = x + Wo att, att = attention(rope(q), rope(k), v), qkv = Wqkv rmsnorm(x).
   auto datt_rows = datt.reshape(shape_t{n, c.dim});
-  fill(be, datt_rows, T(0));
   matmul_backward(be, datt_rows, g[ix.wo], branch_grad(const_view<T>(dh), drop.attention_seed()),
-                  a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo], false, true);
+                  a.att.cview().reshape(shape_t{n, c.dim}), p[ix.wo], false, true, over);
   fill(be, dqkv, T(0));
   auto dq = qkv_part(dqkv, c, 0), dk = qkv_part(dqkv, c, 1), dv = qkv_part(dqkv, c, 2);
   attention_backward(be, dq, dk, dv, s.datt.cview(), qkv_part(a.qkv.cview(), c, 0), qkv_part(a.qkv.cview(), c, 1),
                      qkv_part(a.qkv.cview(), c, 2), a.att.cview(), a.lse.cview(), where.kv_range.cview(), scale);
   rope_backward(be, dq, where.rope_cos.cview(), where.rope_sin.cview());
   rope_backward(be, dk, where.rope_cos.cview(), where.rope_sin.cview());
-  fill(be, dn, T(0));
-  matmul_backward(be, dn, g[ix.wqkv], const_view<T>(dqkv), a.n1.cview(), p[ix.wqkv], false, true);
+  matmul_backward(be, dn, g[ix.wqkv], const_view<T>(dqkv), a.n1.cview(), p[ix.wqkv], false, true, over);
   rmsnorm_backward(be, dx, g[ix.attn_norm], const_view<T>(dn), x, p[ix.attn_norm], a.rstd1.cview());
   accumulate(be, dx, const_view<T>(dh), T(1));
 }

@@ -57,7 +57,12 @@ class transformer {
     prepare(n);
     ids_ = upload(be, batch.inputs);
     targets_ = upload(be, batch.targets);
-    where_ = make_token_layout(be, batch.positions(), causal_ranges(batch.offsets));
+    // Training batches of one shape repeat their offsets: keep the RoPE tables and ranges (a cos and a
+    // sin per token and frequency are about 1% of a step).
+    if (batch.offsets != where_offsets_) {
+      where_ = make_token_layout(be, batch.positions(), causal_ranges(batch.offsets));
+      where_offsets_ = batch.offsets;
+    }
 
     embedding_forward(be, stream_[0].view(), ids_.cview(), std::as_const(params_)[tok_emb_]);
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
@@ -78,9 +83,8 @@ class transformer {
     fill(be, dlogits, T(0));
     cross_entropy_backward(be, dlogits, probs_.cview(), targets_.cview(), token_batch::ignore_index,
                            static_cast<T>(1.0 / static_cast<double>(count_)));
-    fill(be, dnorm_.view(), T(0));
     matmul_backward(be, dnorm_.view(), grads_[head_], logits_.cview(), final_out_.cview(),
-                    std::as_const(params_)[head_], false, true);
+                    std::as_const(params_)[head_], false, true, gradient_write::overwrite);
     auto* dy = &dstream_[0];
     auto* dx = &dstream_[1];
     fill(be, dy->view(), T(0));
@@ -126,6 +130,7 @@ class transformer {
       ranges[2 * i + 1] = static_cast<std::int32_t>(start + i + 1);
     }
     where_ = make_token_layout(be, positions, ranges);
+    where_offsets_.clear();
     embedding_forward(be, stream_[0].view(), ids_.cview(), std::as_const(params_)[tok_emb_]);
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
       block_forward(be, cfg_.block, params_, blocks_[l], where_, stream_[l].cview(), stream_[l + 1].view(), acts_[l],
@@ -181,6 +186,7 @@ class transformer {
   tensor_on<B, T> dstream_[2], final_out_, final_rstd_, dnorm_, logits_, probs_, losses_;
   tensor_on<B, std::int32_t> ids_, targets_;
   token_layout<B, T> where_;
+  std::vector<std::int32_t> where_offsets_;  // the offsets where_ was built for by forward(); empty if not
   std::int64_t count_ = 0;
 };
 

@@ -15,11 +15,16 @@ tensor_view<T> batch_item(const tensor_view<T>& v, std::int64_t p) {
 
 }  // namespace linear_detail
 
-// Gradients of c = op(a) op(b), accumulated into da and db (either may be empty: skipped). With
-// op(a) = A and op(b) = B: dA = dC B^T and dB = A^T dC, each written back through the transposes.
+// How a backward op stores an input gradient: added to what the buffer holds, or written over it. Over
+// saves the zero fill before the op and the read of the old values inside its GEMM.
+enum class gradient_write { accumulate, overwrite };
+
+// Gradients of c = op(a) op(b), accumulated into db and into or over da (either may be empty:
+// skipped). With op(a) = A and op(b) = B: dA = dC B^T and dB = A^T dC, each written back through the
+// transposes.
 template <backend B, real T>
 void matmul_backward(B& be, tensor_view<T> da, tensor_view<T> db, const_view<T> dc, const_view<T> a, const_view<T> b,
-                     bool trans_a, bool trans_b) {
+                     bool trans_a, bool trans_b, gradient_write da_write = gradient_write::accumulate) {
   const char* op = "matmul_backward";
   if (!da.empty()) expect_shape(op, "da", da, a.shape);
   if (!db.empty()) expect_shape(op, "db", db, b.shape);
@@ -30,16 +35,16 @@ void matmul_backward(B& be, tensor_view<T> da, tensor_view<T> db, const_view<T> 
     for (std::int64_t p = 0; p < a.dim(0); ++p) {
       const tensor_view<T> da_p = da.empty() ? tensor_view<T>() : linear_detail::batch_item(da, p);
       matmul_backward(be, da_p, db, linear_detail::batch_item(dc, p), linear_detail::batch_item(a, p), b, trans_a,
-                      trans_b);
+                      trans_b, da_write);
     }
     return;
   }
-  const T one(1);
+  const T one(1), keep(da_write == gradient_write::accumulate ? 1 : 0);
   if (!da.empty()) {
-    if (!trans_a && !trans_b) matmul(be, da, dc, b, false, true, one, one);       // dC B^T
-    else if (!trans_a && trans_b) matmul(be, da, dc, b, false, false, one, one);  // dC B
-    else if (trans_a && !trans_b) matmul(be, da, b, dc, false, true, one, one);   // (dC B^T)^T = B dC^T
-    else matmul(be, da, b, dc, true, true, one, one);                             // (dC B)^T = B^T dC^T
+    if (!trans_a && !trans_b) matmul(be, da, dc, b, false, true, one, keep);       // dC B^T
+    else if (!trans_a && trans_b) matmul(be, da, dc, b, false, false, one, keep);  // dC B
+    else if (trans_a && !trans_b) matmul(be, da, b, dc, false, true, one, keep);   // (dC B^T)^T = B dC^T
+    else matmul(be, da, b, dc, true, true, one, keep);                             // (dC B)^T = B^T dC^T
   }
   if (!db.empty()) {
     if (!trans_a && !trans_b) matmul(be, db, a, dc, true, false, one, one);       // A^T dC

@@ -1,5 +1,5 @@
 #pragma once
-// Reference dropout: element i is kept iff uniform01(seed, i) >= p and then scaled by 1/(1-p), so every
+// Reference dropout: element i is kept iff uniform01_packed(seed, i) >= p and then scaled by 1/(1-p), so every
 // backend draws the same mask from the counter-based RNG without storing it.
 #include "patchzoo/backend/contracts/transformer.hpp"
 #include "patchzoo/backend/xtensor/xt_includes.hpp"
@@ -13,7 +13,7 @@ namespace xt_detail {
 
 // The mask value of element i: 0 when dropped, 1/(1-p) when kept.
 inline double dropout_mask(float p, std::uint64_t seed, std::size_t i) {
-  return uniform01(seed, i) >= p ? 1.0 / (1.0 - static_cast<double>(p)) : 0.0;
+  return uniform01_packed(seed, i) >= p ? 1.0 / (1.0 - static_cast<double>(p)) : 0.0;
 }
 
 }  // namespace xt_detail
