@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -71,6 +72,18 @@ inline void add_run_context() {
 #else
   benchmark::AddCustomContext("openblas", "not linked (PATCHZOO_USE_BLAS=OFF or not found)");
 #endif
+}
+
+// The main() of every benchmark program: flags (unknown ones are an error), the run context, then the
+// benchmarks registered statically and those `add` registers at run time.
+inline int run_benchmarks(int argc, char** argv, const std::function<void()>& add = {}) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  add_run_context();
+  if (add) add();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace patchzoo::bench

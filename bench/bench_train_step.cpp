@@ -53,10 +53,4 @@ BENCHMARK(BM_train_step_eigen)->Unit(benchmark::kMillisecond)->UseRealTime()->Mi
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  patchzoo::bench::add_run_context();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return patchzoo::bench::run_benchmarks(argc, argv); }

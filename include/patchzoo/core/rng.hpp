@@ -33,15 +33,20 @@ PZ_HOST_DEVICE inline philox_block philox4x32(std::uint64_t seed, std::uint64_t 
   return {{c0, c1, c2, c3}};
 }
 
+// A Philox word as a float uniform in [0, 1) from its top 24 bits (exact in a float).
+PZ_HOST_DEVICE inline float unit_float24(std::uint32_t word) {
+  return static_cast<float>(word >> 8) * (1.0f / 16777216.0f);
+}
+
 // Uniform in [0, 1) with 24 bits, from the first word of block `index` of stream `seed`.
 PZ_HOST_DEVICE inline float uniform01(std::uint64_t seed, std::uint64_t index) {
-  return static_cast<float>(philox4x32(seed, index).v[0] >> 8) * (1.0f / 16777216.0f);
+  return unit_float24(philox4x32(seed, index).v[0]);
 }
 
 // Uniform in [0, 1) with 24 bits for element i of a bulk draw (dropout masks): word i mod 4 of block
 // i / 4, so one Philox block serves four consecutive elements, a quarter of uniform01's cost.
 PZ_HOST_DEVICE inline float uniform01_packed(std::uint64_t seed, std::uint64_t i) {
-  return static_cast<float>(philox4x32(seed, i >> 2).v[i & 3] >> 8) * (1.0f / 16777216.0f);
+  return unit_float24(philox4x32(seed, i >> 2).v[i & 3]);
 }
 
 // Standard normal by Box-Muller from the first two words of block `index`.

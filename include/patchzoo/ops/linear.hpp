@@ -15,8 +15,9 @@ tensor_view<T> batch_item(const tensor_view<T>& v, std::int64_t p) {
 
 }  // namespace linear_detail
 
-// How a backward op stores an input gradient: added to what the buffer holds, or written over it. Over
-// saves the zero fill before the op and the read of the old values inside its GEMM.
+// How a backward op stores an input gradient: added to what the buffer holds, or written over it (GEMM
+// beta 0), which spares the caller a zero fill. Eigen and OpenBLAS still clear C inside the GEMM, so on
+// the eigen backend the two cost the same.
 enum class gradient_write { accumulate, overwrite };
 
 // Gradients of c = op(a) op(b), accumulated into db and into or over da (either may be empty:

@@ -18,7 +18,7 @@ void for_each_dropout_uniform(std::int64_t lo, std::int64_t hi, std::uint64_t se
   for (std::int64_t i = lo; i < hi;) {
     const philox_block block = philox4x32(seed, static_cast<std::uint64_t>(i) >> 2);
     for (const std::int64_t end = std::min(hi, (i | 3) + 1); i < end; ++i)
-      f(i, static_cast<float>(block.v[i & 3] >> 8) * (1.0f / 16777216.0f));
+      f(i, unit_float24(block.v[i & 3]));
   }
 }
 
