@@ -308,3 +308,37 @@ TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold 
     CHECK(dpar::patch_lengths(loaded_pc, std::span<const float>(hs.data(), 12), 12) == len);
   }
 }
+
+TEST_CASE("batch_token_sampler draws every image as the one-row filters do, with guidance and every filter") {
+  const std::int64_t images = 3, stride = 7, vocab = 5;  // rows longer than the vocab: the tail is never drawn
+  std::vector<float> cond(images * stride), uncond(images * stride);
+  for (std::size_t i = 0; i < cond.size(); ++i) {
+    cond[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)) * 3);
+    uncond[i] = static_cast<float>(std::cos(1.3 * static_cast<double>(i)));
+  }
+  for (const auto& [k, p] : std::vector<std::pair<std::int64_t, double>>{{0, 1.0}, {2, 1.0}, {0, 0.6}, {3, 0.8}}) {
+    dpar::sampling_config sc;
+    sc.cfg_scale = 1.5;
+    sc.temperature = 0.8;
+    sc.top_k = k;
+    sc.top_p = p;
+    sc.seed = 11;
+    dpar::batch_token_sampler sampler(sc, vocab);
+    std::vector<std::int32_t> drawn;
+    for (std::int64_t step = 0; step < 6; ++step) {
+      sampler.draw(cond.data(), uncond.data(), stride, images, step, drawn);
+      REQUIRE(drawn.size() == static_cast<std::size_t>(images));
+      for (std::int64_t i = 0; i < images; ++i) {
+        const auto probs = dpar::sampling_probabilities(
+            dpar::guided_logits(cond.data() + i * stride, uncond.data() + i * stride, vocab, sc.cfg_scale), sc);
+        CHECK(drawn[static_cast<std::size_t>(i)] == dpar::draw_token(probs, dpar::draw_uniform(sc.seed, i, step)));
+        CHECK(drawn[static_cast<std::size_t>(i)] < vocab);
+      }
+    }
+  }
+  dpar::sampling_config sc;
+  dpar::batch_token_sampler sampler(sc, vocab);
+  std::vector<std::int32_t> drawn;
+  CHECK_THROWS_WITH_AS(sampler.draw(cond.data(), nullptr, vocab - 1, images, 0, drawn), doctest::Contains("shorter than the vocab"),
+                       patchzoo::error);
+}

@@ -6,12 +6,11 @@
 //    (dpar_stepper.hpp, dpar_incremental_decoder.hpp);
 //  * dpar_reforward_stepper: the reference code's full re-forward per token, the slow anchor.
 // With guidance (cfg_scale != 1) every image also runs with the null class; both halves share the lengths.
-// Draws use uniform01(seed stream of image i, step t): the same seed gives the same samples.
+// Draws use draw_uniform(seed, image i, step t): the same seed gives the same samples.
 #include <cstdint>
 #include <functional>
 #include <vector>
 
-#include "patchzoo/core/rng.hpp"
 #include "patchzoo/dpar/baseline_stepper.hpp"
 #include "patchzoo/dpar/dpar_reforward_stepper.hpp"
 #include "patchzoo/dpar/dpar_stepper.hpp"
@@ -28,15 +27,12 @@ token_rows sample_tokens(B& be, Stepper& stepper, std::int64_t images, std::int6
   check_sampling_config(sc);
   check(vocab >= 1 && vocab <= stepper.vocab(), "sample_tokens", "vocab ", vocab, " must be in [1, ", stepper.vocab(), "]");
   token_rows tokens(static_cast<std::size_t>(images));
-  const std::int64_t v = stepper.vocab();
+  batch_token_sampler draws(sc, vocab);
+  std::vector<std::int32_t> drawn;
   for (std::int64_t t = 0; t < stepper.tokens(); ++t) {
     const step_logits lg = stepper.step(be, t, tokens);
-    for (std::int64_t i = 0; i < images; ++i) {
-      const float* uncond = lg.uncond.empty() ? nullptr : lg.uncond.data() + i * v;
-      const auto probs = sampling_probabilities(guided_logits(lg.cond.data() + i * v, uncond, vocab, sc.cfg_scale), sc);
-      const double u = uniform01(sc.seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(t));
-      tokens[static_cast<std::size_t>(i)].push_back(draw_token(probs, u));
-    }
+    draws.draw(lg.cond.data(), lg.uncond.empty() ? nullptr : lg.uncond.data(), stepper.vocab(), images, t, drawn);
+    for (std::int64_t i = 0; i < images; ++i) tokens[static_cast<std::size_t>(i)].push_back(drawn[static_cast<std::size_t>(i)]);
     if (on_step) on_step(t + 1);
   }
   return tokens;
