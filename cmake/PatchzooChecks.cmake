@@ -54,9 +54,8 @@ function(patchzoo_add_header_check)
   add_library(patchzoo_header_check OBJECT "${PROJECT_BINARY_DIR}/header_check/all_headers.cpp")
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(PATCHZOO_CHECK_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-  find_package(Boost 1.74 REQUIRED)
-  target_link_libraries(patchzoo_header_check PRIVATE patchzoo::patchzoo patchzoo_warnings
-                        PkgConfig::PATCHZOO_CHECK_HTTPLIB Boost::headers)
+  target_link_libraries(patchzoo_header_check PRIVATE patchzoo::serve patchzoo_warnings
+                        PkgConfig::PATCHZOO_CHECK_HTTPLIB)
   if(CUDAToolkit_FOUND)
     target_link_libraries(patchzoo_header_check PRIVATE CUDA::cudart CUDA::cublas)  # include paths only
   endif()

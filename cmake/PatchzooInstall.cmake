@@ -4,6 +4,9 @@ include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/patchzoo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS patchzoo EXPORT patchzooTargets)
+if(TARGET patchzoo_serve)
+  install(TARGETS patchzoo_serve EXPORT patchzooTargets)
+endif()
 # The optional CUDA backend is compiled: its static library joins the same export set (patchzoo::cuda).
 if(TARGET patchzoo_cuda)
   install(TARGETS patchzoo_cuda EXPORT patchzooTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

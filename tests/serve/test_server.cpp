@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -106,6 +107,44 @@ TEST_CASE("server: answers equal the selected model's own output; ids echo; infe
   CHECK(json::parse(infeasible->body)["error"].get<std::string>().find("infeasible") != std::string::npos);
   check_no_identity(infeasible);
   CHECK(f.executor->calls(0) + f.executor->calls(1) + f.executor->calls(2) + f.executor->calls(3) == 2);
+}
+
+TEST_CASE("server: the binary tensor extension in and out; bad binary bodies are 400s and the server goes on") {
+  fixture f(small_config());
+  auto c = f.client();
+  const std::vector<float> x = image(8);
+  const json header = {{"parameters", {{"min_accuracy", 0.9}}},
+                       {"inputs", {{{"name", "images"}, {"shape", {1, 784}}, {"datatype", "FP32"}, {"parameters", {{"binary_data_size", 784 * 4}}}}}},
+                       {"outputs", {{{"name", "probabilities"}, {"parameters", {{"binary_data", true}}}}}}};
+  const std::string text = header.dump();
+  const std::string body = text + std::string(reinterpret_cast<const char*>(x.data()), 784 * 4);
+  const httplib::Headers binary_headers = {{"Inference-Header-Content-Length", std::to_string(text.size())}};
+  auto res = c.Post(infer_path, binary_headers, body, "application/octet-stream");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  REQUIRE(res->has_header("Inference-Header-Content-Length"));
+  const std::size_t json_length = std::stoul(res->get_header_value("Inference-Header-Content-Length"));
+  const json r = json::parse(res->body.substr(0, json_length));
+  CHECK(r["outputs"][0]["parameters"]["binary_data_size"] == 40);
+  REQUIRE(res->body.size() == json_length + 40);
+  std::vector<float> got(10);
+  std::memcpy(got.data(), res->body.data() + json_length, 40);
+  CHECK(got == test::linear_executor::probabilities(2, x.data()));  // the only model accurate enough
+
+  // Truncated tensor bytes, and a header length past the body: 400 naming the field.
+  auto cut = c.Post(infer_path, binary_headers, body.substr(0, body.size() - 8), "application/octet-stream");
+  REQUIRE(cut);
+  CHECK(cut->status == 400);
+  CHECK(json::parse(cut->body)["field"] == "inputs[0].parameters.binary_data_size");
+  auto past = c.Post(infer_path, {{"Inference-Header-Content-Length", std::to_string(body.size() + 1)}}, body, "application/octet-stream");
+  REQUIRE(past);
+  CHECK(past->status == 400);
+  CHECK(json::parse(past->body)["field"] == "Inference-Header-Content-Length");
+  // The server still answers correctly afterwards.
+  auto again = c.Post(infer_path, binary_headers, body, "application/octet-stream");
+  REQUIRE(again);
+  REQUIRE(again->status == 200);
+  CHECK(again->body == res->body);
 }
 
 TEST_CASE("server: top-1 output by server configuration") {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,6 +29,7 @@
 #include "patchzoo/psml/selection_mechanism.hpp"
 #include "patchzoo/serve/dynamic_batcher.hpp"
 #include "patchzoo/serve/http_server.hpp"
+#include "patchzoo/serve/infer_response.hpp"
 #include "patchzoo/serve/inference_protocol.hpp"
 #include "patchzoo/serve/model_executor.hpp"
 #include "patchzoo/serve/request_log.hpp"
@@ -160,60 +162,77 @@ class inference_server {
               {"max_latency_ms", "optional number > 0: highest acceptable profiled latency per image, ms"}}}};
   }
 
+  // The request log's entry, built only when there is a log: the hot path allocates no JSON DOM.
+  struct log_entry {
+    std::optional<nlohmann::ordered_json> json;
+    template <class V>
+    void set(const char* key, V&& value) {
+      if (json) (*json)[key] = std::forward<V>(value);
+    }
+  };
+
   http_response infer(const http_request& req) {
     const auto arrived = std::chrono::steady_clock::now();
-    nlohmann::ordered_json entry = {{"time", utc_timestamp()}, {"client", req.remote_address + ":" + std::to_string(req.remote_port)}};
+    log_entry entry;
+    if (log_) entry.json = nlohmann::ordered_json{{"time", utc_timestamp()}, {"client", req.remote_address + ":" + std::to_string(req.remote_port)}};
     infer_request request;
     try {
-      request = parse_infer_request(req.body, config_.output, config_.max_request_images);
+      request = parse_infer_request(split_infer_body(req.body, req.header(binary_header_length_field)), config_.output,
+                                    config_.max_request_images);
     } catch (const protocol_error& e) {
       metrics_.record_bad_request();
       http_response res = reply(400, {{"error", e.what()}, {"field", e.field()}});
-      entry["status"] = "bad_request";
-      entry["error"] = e.what();
-      if (log_) log_->write(entry);
+      entry.set("status", "bad_request");
+      entry.set("error", e.what());
+      if (log_) log_->write(*entry.json);
       return res;
     }
     const std::int64_t images = request.images.dim(0);
-    if (request.id) entry["id"] = *request.id;
-    entry["parameters"] = request.parameters;
-    entry["images"] = images;
+    if (entry.json) {
+      if (request.id) entry.set("id", *request.id);
+      entry.set("parameters", nlohmann::ordered_json::parse(request.parameters_json));
+      entry.set("images", images);
+    }
 
     const std::shared_ptr<serving_state> state = current();
     const std::vector<psml::route_decision> decisions =
         state->router->route_inputs(request.service, static_cast<std::size_t>(images));
     const auto& profiles = state->router->profiles();
-    nlohmann::ordered_json feasible = nlohmann::ordered_json::array();
-    for (std::size_t i : decisions.front().feasible) feasible.push_back(profiles[i].id);
-    entry["request_number"] = decisions.front().request_number;
-    entry["feasible"] = feasible;
+    if (entry.json) {
+      nlohmann::ordered_json feasible = nlohmann::ordered_json::array();
+      for (std::size_t i : decisions.front().feasible) feasible.push_back(profiles[i].id);
+      entry.set("request_number", decisions.front().request_number);
+      entry.set("feasible", std::move(feasible));
+    }
     const bool refused = std::any_of(decisions.begin(), decisions.end(),
                                      [](const psml::route_decision& d) { return d.status == psml::selection_status::infeasible; });
     if (refused) {
       metrics_.record_infeasible();
-      entry["status"] = "infeasible";
-      entry["selected_model"] = nullptr;
-      entry["met_request"] = false;
-      if (log_) log_->write(entry);
+      entry.set("status", "infeasible");
+      entry.set("selected_model", nullptr);
+      entry.set("met_request", false);
+      if (log_) log_->write(*entry.json);
       return reply_error(422, "infeasible: no model for task " + json_quote(config_.task) + " meets the request (" + describe(request.service) + ")");
     }
     const bool per_input = state->router->config().granularity == psml::selection_granularity::per_input;
-    if (per_input) {
-      nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
-      for (const psml::route_decision& d : decisions) chosen.push_back(profiles[d.model_index].id);
-      entry["selected_models"] = chosen;
-    } else {
-      entry["selected_model"] = profiles[decisions.front().model_index].id;
+    if (entry.json) {
+      if (per_input) {
+        nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
+        for (const psml::route_decision& d : decisions) chosen.push_back(profiles[d.model_index].id);
+        entry.set("selected_models", std::move(chosen));
+      } else {
+        entry.set("selected_model", profiles[decisions.front().model_index].id);
+      }
+      entry.set("pinned", decisions.front().pinned);
+      entry.set("met_request",
+                std::all_of(decisions.begin(), decisions.end(), [](const psml::route_decision& d) { return d.met_request; }));
     }
-    entry["pinned"] = decisions.front().pinned;
-    entry["met_request"] =
-        std::all_of(decisions.begin(), decisions.end(), [](const psml::route_decision& d) { return d.met_request; });
 
     // Rows of the batch per chosen model, in the client's order; one part per model runs through the batcher.
     std::map<std::size_t, std::vector<std::int64_t>> rows_of;
     for (std::size_t row = 0; row < decisions.size(); ++row)
       rows_of[decisions[row].model_index].push_back(static_cast<std::int64_t>(row));
-    std::string status = "served";
+    const char* status = "served";
     http_response res;
     try {
       std::vector<std::pair<std::size_t, std::future<tensor<float>>>> parts;
@@ -224,29 +243,40 @@ class inference_server {
       const auto deadline = arrived + config_.request_timeout;
       for (auto& part : parts)
         if (part.second.wait_until(deadline) != std::future_status::ready) status = "timeout";
-      if (status == "timeout") {
+      if (status == std::string_view("timeout")) {
         res = reply_error(503, "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms");
       } else {
-        tensor<float> probabilities({images, class_count});
-        for (auto& [model_index, result] : parts) scatter_rows(result.get(), rows_of.at(model_index), probabilities);
-        res.body = encode_infer_response(config_.task, request.id, probabilities, config_.output);
+        tensor<float> probabilities;
+        if (parts.size() == 1) {
+          probabilities = parts.front().second.get();
+          check_part(probabilities, images);
+        } else {
+          probabilities = tensor<float>({images, class_count});
+          for (auto& [model_index, result] : parts) scatter_rows(result.get(), rows_of.at(model_index), probabilities);
+        }
+        encoded_response encoded = encode_infer_response(config_.task, request.id, probabilities, config_.output, request.binary_output);
+        res.body = std::move(encoded.body);
+        if (encoded.json_length) {
+          res.content_type = "application/octet-stream";
+          res.headers.emplace_back(binary_header_length_field, std::to_string(*encoded.json_length));
+        }
       }
     } catch (const std::exception& e) {
       // The message may name the model, so the client gets a generic one and the log the real one.
       status = "failed";
-      entry["error"] = e.what();
+      entry.set("error", e.what());
       res = reply_error(stopped_ ? 503 : 500, stopped_ ? "the server is shutting down" : "inference failed");
     }
     const double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived).count();
-    if (status == "served") {
+    if (status == std::string_view("served")) {
       for (const auto& [model_index, rows] : rows_of)
         metrics_.record_request(profiles[model_index].id, static_cast<std::int64_t>(rows.size()), latency_ms);
     } else {
       metrics_.record_failure();
     }
-    entry["status"] = status;
-    entry["latency_ms"] = latency_ms;
-    if (log_) log_->write(entry);
+    entry.set("status", status);
+    entry.set("latency_ms", latency_ms);
+    if (log_) log_->write(*entry.json);
     return res;
   }
 
@@ -263,9 +293,13 @@ class inference_server {
   }
 
   // Row k of `part` goes to row rows[k] of `out`.
+  static void check_part(const tensor<float>& part, std::int64_t images) {
+    check(part.rank() == 2 && part.dim(0) == images && part.dim(1) == class_count, "inference_server",
+          "a model returned shape ", part.shape().str(), " for ", images, " images");
+  }
+
   static void scatter_rows(const tensor<float>& part, const std::vector<std::int64_t>& rows, tensor<float>& out) {
-    check(part.rank() == 2 && part.dim(0) == static_cast<std::int64_t>(rows.size()) && part.dim(1) == out.dim(1),
-          "inference_server", "a model returned shape ", part.shape().str(), " for ", rows.size(), " images");
+    check_part(part, static_cast<std::int64_t>(rows.size()));
     const std::int64_t width = out.dim(1);
     for (std::size_t k = 0; k < rows.size(); ++k)
       std::copy(part.data() + static_cast<std::int64_t>(k) * width, part.data() + static_cast<std::int64_t>(k + 1) * width,
