@@ -53,14 +53,29 @@ class dynamic_batcher {
   dynamic_batcher(const dynamic_batcher&) = delete;
   dynamic_batcher& operator=(const dynamic_batcher&) = delete;
 
-  // images [B, ...] -> a future of the probabilities [B, 10] from `model_index` of `executor`.
+  // images [B, ...] -> a future of the probabilities [B, 10] from `model_index` of `executor`. With no queue
+  // delay, nothing queued and a worker's share of the cores free, the caller runs the prediction itself and
+  // gets a ready future: an unloaded server pays no hand-over to a worker thread and back.
   std::future<tensor<float>> submit(std::shared_ptr<model_executor> executor, std::size_t model_index,
                                     tensor<float> images) {
     job j{std::move(images), {}, clock::now()};
     std::future<tensor<float>> result = j.result.get_future();
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
       check(!stopping_, "dynamic_batcher", "the server is shutting down");
+      if (config_.max_queue_delay.count() == 0 && queues_.empty() && running_ < config_.workers) {
+        ++running_;
+        lock.unlock();
+        omp_set_num_threads(1);
+        std::vector<job> alone;
+        alone.push_back(std::move(j));
+        run(*executor, model_index, alone);
+        lock.lock();
+        --running_;
+        lock.unlock();
+        wake_.notify_all();  // a worker may have waited for this share
+        return result;
+      }
       queue& q = queues_[{executor.get(), model_index}];
       if (!q.executor) q.executor = std::move(executor);
       q.images += j.images.dim(0);
@@ -108,6 +123,10 @@ class dynamic_batcher {
           ready = it;
         first_deadline = std::min(first_deadline, deadline);
       }
+      if (ready != queues_.end() && running_ >= config_.workers) {
+        wake_.wait(lock);  // callers running inline hold every share: the last to finish wakes us
+        continue;
+      }
       if (ready == queues_.end()) {
         if (stopping_) return;
         if (first_deadline == clock::time_point::max()) wake_.wait(lock);
@@ -118,9 +137,11 @@ class dynamic_batcher {
       std::shared_ptr<model_executor> executor = ready->second.executor;
       const std::size_t model_index = ready->first.second;
       if (ready->second.jobs.empty()) queues_.erase(ready);
+      ++running_;
       lock.unlock();
       run(*executor, model_index, batch);
       lock.lock();
+      --running_;
     }
   }
 
@@ -174,6 +195,7 @@ class dynamic_batcher {
   std::condition_variable wake_;
   std::map<queue_key, queue> queues_;
   bool stopping_ = false;
+  int running_ = 0;  // predictions running now, on workers or on callers; at most config_.workers
   std::vector<std::thread> workers_;
 };
 

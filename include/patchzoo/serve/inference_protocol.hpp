@@ -203,16 +203,15 @@ inline void decode_json_data(element data, bool bytes, std::int64_t expected, fl
   if (static_cast<std::int64_t>(count) != expected)
     throw protocol_error("inputs[0].data", "shape needs " + std::to_string(expected) + " values, got " + std::to_string(count));
   std::int64_t i = 0;
-  for (const element v : values) {
+  for (const element v : values) {  // one typed read per value: the type check is its error code
     if (bytes) {
       std::int64_t b = -1;
-      if (v.is_int64()) b = v.get_int64().value_unsafe();
-      if (!v.is_int64() || b < 0 || b > 255)
+      if (v.get_int64().get(b) != simdjson::SUCCESS || b < 0 || b > 255)
         throw protocol_error(value_path(i), "UINT8 values must be integers in 0..255, got " + describe(v));
       out[i] = static_cast<float>(b) / 255.0f;
     } else {
-      if (!v.is_number()) throw protocol_error(value_path(i), "expected a number, got " + describe(v));
-      const double x = v.get_double().value_unsafe();
+      double x = 0;
+      if (v.get_double().get(x) != simdjson::SUCCESS) throw protocol_error(value_path(i), "expected a number, got " + describe(v));
       check_fp32_value(x, i, v);
       out[i] = static_cast<float>(x);
     }
