@@ -13,6 +13,9 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -224,4 +227,53 @@ TEST_CASE("percent_decode: decodes %XX, refuses truncated or non-hex escapes") {
   CHECK_FALSE(percent_decode("/%F").has_value());
   CHECK_FALSE(percent_decode("/%").has_value());
   CHECK_FALSE(percent_decode("/%G0").has_value());
+}
+
+TEST_CASE("http_server: a fast handler answers on the I/O thread; what it declines goes to the handler threads") {
+  std::atomic<int> fast_answers{0}, declined{0};
+  std::mutex mutex;
+  std::set<std::thread::id> fast_threads, handler_threads;
+  http_server server(
+      small_limits(),
+      [&](const http_request& req) {
+        {
+          std::lock_guard lock(mutex);
+          handler_threads.insert(std::this_thread::get_id());
+        }
+        return echo(req);
+      },
+      [&](const http_request& req) -> std::optional<http_response> {
+        {
+          std::lock_guard lock(mutex);
+          fast_threads.insert(std::this_thread::get_id());
+        }
+        if (req.path == "/fast-throw") throw std::runtime_error("fast handler failed");
+        if (req.path != "/fast") {
+          ++declined;
+          return std::nullopt;
+        }
+        ++fast_answers;
+        http_response res;
+        res.body = "{\"fast\":true}";
+        return res;
+      });
+  const int port = server.listen("127.0.0.1", 0);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(5, 0);
+  for (int i = 0; i < 3; ++i) {
+    const auto fast = client.Get("/fast");
+    REQUIRE(fast);
+    CHECK(fast->body == "{\"fast\":true}");
+    const auto slow = client.Post("/other", "abc", "text/plain");
+    REQUIRE(slow);
+    CHECK(slow->body == "{\"bytes\":3}");
+  }
+  const auto failed = client.Get("/fast-throw");
+  REQUIRE(failed);
+  CHECK(failed->status == 500);
+  CHECK(fast_answers == 3);
+  CHECK(declined == 3);
+  std::lock_guard lock(mutex);
+  for (const auto& id : handler_threads) CHECK(fast_threads.count(id) == 0);  // two different sets of threads
+  CHECK_FALSE(handler_threads.empty());
 }

@@ -53,35 +53,63 @@ class dynamic_batcher {
   dynamic_batcher(const dynamic_batcher&) = delete;
   dynamic_batcher& operator=(const dynamic_batcher&) = delete;
 
-  // images [B, ...] -> a future of the probabilities [B, 10] from `model_index` of `executor`. With no queue
-  // delay, nothing queued and a worker's share of the cores free, the caller runs the prediction itself and
-  // gets a ready future: an unloaded server pays no hand-over to a worker thread and back.
+  // images [B, ...] -> a future of the probabilities [B, 10] from `model_index` of `executor`. When a share
+  // is free (try_reserve_share) the caller runs the prediction itself and gets a ready future: an unloaded
+  // server pays no hand-over to a worker thread and back.
   std::future<tensor<float>> submit(std::shared_ptr<model_executor> executor, std::size_t model_index,
                                     tensor<float> images) {
+    if (try_reserve_share()) {
+      const share_guard share(*this);
+      return run_inline(*executor, model_index, std::move(images));
+    }
     job j{std::move(images), {}, clock::now()};
     std::future<tensor<float>> result = j.result.get_future();
     {
-      std::unique_lock lock(mutex_);
+      std::lock_guard lock(mutex_);
       check(!stopping_, "dynamic_batcher", "the server is shutting down");
-      if (config_.max_queue_delay.count() == 0 && queues_.empty() && running_ < config_.workers) {
-        ++running_;
-        lock.unlock();
-        omp_set_num_threads(1);
-        std::vector<job> alone;
-        alone.push_back(std::move(j));
-        run(*executor, model_index, alone);
-        lock.lock();
-        --running_;
-        lock.unlock();
-        wake_.notify_all();  // a worker may have waited for this share
-        return result;
-      }
       queue& q = queues_[{executor.get(), model_index}];
       if (!q.executor) q.executor = std::move(executor);
       q.images += j.images.dim(0);
       q.jobs.push_back(std::move(j));
     }
     wake_.notify_all();
+    return result;
+  }
+
+  // Takes a worker's share for the caller, never waiting: only with no queue delay (a positive one asks
+  // every request to wait for company), nothing queued and fewer than `workers` predictions running.
+  bool try_reserve_share() {
+    std::lock_guard lock(mutex_);
+    if (config_.max_queue_delay.count() > 0 || stopping_ || !queues_.empty() || running_ >= config_.workers) return false;
+    ++running_;
+    return true;
+  }
+
+  // Gives a reserved share back when it goes out of scope.
+  class share_guard {
+   public:
+    explicit share_guard(dynamic_batcher& b) : batcher_(b) {}
+    ~share_guard() {
+      {
+        std::lock_guard lock(batcher_.mutex_);
+        --batcher_.running_;
+      }
+      batcher_.wake_.notify_all();  // a worker may have waited for this share
+    }
+    share_guard(const share_guard&) = delete;
+    share_guard& operator=(const share_guard&) = delete;
+
+   private:
+    dynamic_batcher& batcher_;
+  };
+
+  // Runs one prediction on the caller's thread under a reserved share; the future is ready on return.
+  std::future<tensor<float>> run_inline(model_executor& executor, std::size_t model_index, tensor<float> images) {
+    omp_set_num_threads(1);
+    std::vector<job> alone;
+    alone.push_back(job{std::move(images), {}, clock::now()});
+    std::future<tensor<float>> result = alone.front().result.get_future();
+    run(executor, model_index, alone);
     return result;
   }
 

@@ -8,6 +8,8 @@
 //   - a body over max_body_bytes is answered 413, a head over max_header_bytes 431, a malformed one 400;
 //   - with max_pending requests already waiting for a handler, a new one is answered 503 at once;
 //   - a handler that throws is answered 500; nothing a client sends ends the process or a thread.
+// An optional fast handler answers on the I/O thread what needs no waiting (inference_server: a prediction
+// while a worker's share is free), saving the hand-over to a handler thread and back.
 // Consumers link Boost's headers (Debian libboost-dev) and Threads.
 #include <atomic>
 #include <cctype>
@@ -40,7 +42,7 @@ namespace http = boost::beast::http;
 }
 
 struct http_limits {
-  int io_threads = 1;                      // connections' reads and writes; they never block
+  int io_threads = 2;                      // connections' reads and writes (and fast handlers); they never block
   int handler_threads = 16;                // requests handled at once (a handler may wait on the batcher)
   std::size_t max_connections = 512;       // open connections; keep under the process's file limit
   std::size_t max_pending = 1024;          // complete requests waiting for a handler thread
@@ -51,6 +53,9 @@ struct http_limits {
 };
 
 using http_handler = std::function<http_response(const http_request&)>;
+// Tried first on the I/O thread that read the request: a response when it can answer without waiting
+// (only computing), nothing to hand the request to the handler threads as usual.
+using http_fast_handler = std::function<std::optional<http_response>(const http_request&)>;
 
 inline http_response http_error_response(int status, const std::string& message) {
   http_response res;
@@ -62,7 +67,8 @@ inline http_response http_error_response(int status, const std::string& message)
 
 class http_server {
  public:
-  http_server(http_limits limits, http_handler handler) : limits_(limits), handler_(std::move(handler)) {
+  http_server(http_limits limits, http_handler handler, http_fast_handler fast_handler = {})
+      : limits_(limits), handler_(std::move(handler)), fast_handler_(std::move(fast_handler)) {
     check(limits_.io_threads >= 1 && limits_.handler_threads >= 1, "http_server", "io_threads and handler_threads must be >= 1");
     check(limits_.max_connections >= 1 && limits_.max_pending >= 1, "http_server", "max_connections and max_pending must be >= 1");
   }
@@ -150,6 +156,16 @@ class http_server {
     return true;
   }
 
+  // The fast handler's answer, if it gives one; one that throws gets the last-resort 500.
+  std::optional<http_response> try_fast(const http_request& request) const {
+    if (!fast_handler_ || stopping_) return std::nullopt;
+    try {
+      return fast_handler_(request);
+    } catch (...) {
+    }
+    return http_error_response(500, "internal server error");
+  }
+
   // The handler's answer; a handler that throws gets the last-resort 500 (its own errors it answers itself).
   // Nothing only when even that cannot be built (out of memory): the connection is then closed unanswered.
   std::optional<http_response> handle(const http_request& request) const {
@@ -222,6 +238,7 @@ class http_server {
       request.remote_port = remote_port_;
       parser_.reset();
 
+      if (std::optional<http_response> now = server_.try_fast(request)) return write(std::move(*now));
       auto job = [self = shared_from_this(), request = std::move(request)] {
         std::optional<http_response> response = self->server_.handle(request);
         boost::asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
@@ -290,6 +307,7 @@ class http_server {
 
   http_limits limits_;
   http_handler handler_;
+  http_fast_handler fast_handler_;
   std::atomic<std::size_t> connections_{0};
   std::atomic<std::size_t> pending_{0};
   std::atomic<std::size_t> writes_in_flight_{0};

@@ -53,14 +53,28 @@ class inference_server {
 
   // Binds and starts answering on background threads; returns once the server accepts connections.
   void start() {
-    http_ = std::make_unique<http_server>(config_.http, [this](const http_request& req) {
-      try {
-        return route(req);
-      } catch (...) {
-        metrics_.record_failure();  // http_server answers it with the last-resort 500
-        throw;
-      }
-    });
+    http_ = std::make_unique<http_server>(
+        config_.http,
+        [this](const http_request& req) {
+          try {
+            return route(req);
+          } catch (...) {
+            metrics_.record_failure();  // http_server answers it with the last-resort 500
+            throw;
+          }
+        },
+        // An infer request while a worker's share is free runs whole on the I/O thread that read it: it
+        // computes but never waits, so it needs no handler thread.
+        [this, infer_path = "/v2/models/" + config_.task + "/infer"](const http_request& req) -> std::optional<http_response> {
+          if (req.method != "POST" || req.path != infer_path || !batcher_->try_reserve_share()) return std::nullopt;
+          const dynamic_batcher::share_guard share(*batcher_);
+          try {
+            return infer(req, true);
+          } catch (...) {
+            metrics_.record_failure();
+            throw;
+          }
+        });
     port_ = http_->listen(config_.host, config_.port);
     ready_ = true;
   }
@@ -136,7 +150,7 @@ class inference_server {
           return reply_error(404, "unknown model " + json_quote(task) + ": this server serves " + json_quote(config_.task));
         if (action.empty()) return reply(200, metadata());
         if (action == "ready") return reply(ready_ ? 200 : 503, {{"name", config_.task}, {"ready", ready_.load()}});
-        return infer(req);
+        return infer(req, false);
       }
     }
     if (!config_.admin_token.empty() && path.rfind("/v2/admin/", 0) == 0) return admin(req);
@@ -171,7 +185,8 @@ class inference_server {
     }
   };
 
-  http_response infer(const http_request& req) {
+  // With `share_held` the caller holds a worker's share and runs every part of the batch itself.
+  http_response infer(const http_request& req, bool share_held) {
     const auto arrived = std::chrono::steady_clock::now();
     log_entry entry;
     if (log_) entry.json = nlohmann::ordered_json{{"time", utc_timestamp()}, {"client", req.remote_address + ":" + std::to_string(req.remote_port)}};
@@ -238,7 +253,8 @@ class inference_server {
       std::vector<std::pair<std::size_t, std::future<tensor<float>>>> parts;
       for (const auto& [model_index, rows] : rows_of) {
         tensor<float> part = rows_of.size() == 1 ? std::move(request.images) : gather_rows(request.images, rows);
-        parts.emplace_back(model_index, batcher_->submit(state->executor, model_index, std::move(part)));
+        parts.emplace_back(model_index, share_held ? batcher_->run_inline(*state->executor, model_index, std::move(part))
+                                                   : batcher_->submit(state->executor, model_index, std::move(part)));
       }
       const auto deadline = arrived + config_.request_timeout;
       for (auto& part : parts)
