@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Our server against the FastAPI + PyTorch anchor under wrk, in one go: every row is one server, one body
+# format and one connection count, DURATION seconds of batch-1 requests for one Fashion-MNIST test image.
+#
+#   ZOO=runs/zoo bench/anchors/serve_load.sh
+#
+# Servers: ours (`patchzoo serve --zoo $ZOO $EXTRA_SERVE_ARGS`) and the anchor (fastapi_zoo_server.py: the
+# same zoo's front in torch, uniform choice among feasible models, uvicorn with one worker), each started
+# here, waited for on /v2/health/ready, and stopped after its rows. Formats: json (784 FP32 values in the
+# body) and binary (Triton's extension: a JSON header, then 3136 raw bytes; the answer also binary).
+# wrk: 1 thread at c <= 8, 2 threads above (it shares the 2 cores with the server). Each row prints
+# req/s, p50, p99, non-2xx answers and wrk's timeouts (requests unanswered after 2 s), then a table.
+#
+# Environment: ZOO (required: a directory from `patchzoo zoo train`), BUILD_DIR (build), DURATION (30),
+# CONNECTIONS ("8 64 256"), SERVERS ("ours anchor"), FORMATS ("json binary"), PARAMETERS (the request's
+# parameters as JSON, default {}: every front model feasible), EXTRA_SERVE_ARGS (to `patchzoo serve`),
+# OURS_PORT (8765), ANCHOR_PORT (8766). The machine is shared: rerun before trusting a difference under 10%.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build_dir="${BUILD_DIR:-$repo/build}"
+zoo="${ZOO:?set ZOO to a zoo directory (patchzoo zoo train --out DIR)}"
+duration="${DURATION:-30}"
+read -ra connections <<<"${CONNECTIONS:-8 64 256}"
+read -ra servers <<<"${SERVERS:-ours anchor}"
+read -ra formats <<<"${FORMATS:-json binary}"
+parameters="${PARAMETERS:-{\}}"
+read -ra extra_serve_args <<<"${EXTRA_SERVE_ARGS:-}"
+ours_port="${OURS_PORT:-8765}"
+anchor_port="${ANCHOR_PORT:-8766}"
+[ -f "$zoo/zoo.json" ] || { echo "serve_load: no zoo.json in '$zoo'" >&2; exit 2; }
+command -v wrk > /dev/null || { echo "serve_load: wrk is not installed (scripts/setup installs it)" >&2; exit 2; }
+
+work="$(mktemp -d)"
+server_pid=""
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill -TERM "$server_pid" 2> /dev/null || true
+    wait "$server_pid" 2> /dev/null || true
+    server_pid=""
+  fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+# The two bodies: one test image as FP32 JSON, and as the binary extension (JSON header + raw FP32).
+/usr/bin/python3 - "$work" "$parameters" <<'PY'
+import gzip, json, struct, sys
+work, parameters = sys.argv[1], json.loads(sys.argv[2])
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    pixels = f.read()[16:16 + 784]
+values = [p / 255.0 for p in pixels]
+body = {"parameters": parameters, "inputs": [{"name": "images", "shape": [1, 784], "datatype": "FP32", "data": values}]}
+open(f"{work}/json.body", "w").write(json.dumps(body))
+header = json.dumps({"parameters": parameters,
+                     "inputs": [{"name": "images", "shape": [1, 784], "datatype": "FP32", "parameters": {"binary_data_size": 3136}}],
+                     "outputs": [{"name": "probabilities", "parameters": {"binary_data": True}}]}).encode()
+open(f"{work}/binary.body", "wb").write(header + struct.pack("<784f", *values))
+open(f"{work}/binary.length", "w").write(str(len(header)))
+PY
+
+wait_ready() {
+  local port="$1"
+  for _ in $(seq 1 200); do
+    /usr/bin/python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/health/ready', timeout=1)" 2> /dev/null && return 0
+    kill -0 "$server_pid" 2> /dev/null || { echo "serve_load: the server exited:" >&2; cat "$work/server.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "serve_load: no answer on port $port after 20 s" >&2
+  exit 1
+}
+
+echo "serve_load: commit $(git -C "$repo" rev-parse --short HEAD), zoo $zoo, $duration s per row, parameters $parameters"
+rows=()
+for server in "${servers[@]}"; do
+  case "$server" in
+    ours)
+      port="$ours_port"
+      "$build_dir/examples/patchzoo/patchzoo" serve --zoo "$zoo" --port "$port" "${extra_serve_args[@]}" > "$work/server.out" 2> "$work/server.err" &
+      ;;
+    anchor)
+      port="$anchor_port"
+      /usr/bin/python3 "$repo/bench/anchors/fastapi_zoo_server.py" --zoo "$zoo" --port "$port" > "$work/server.out" 2> "$work/server.err" &
+      ;;
+    *) echo "serve_load: unknown server '$server' (ours, anchor)" >&2; exit 2 ;;
+  esac
+  server_pid=$!
+  wait_ready "$port"
+  echo "serve_load: $server ready on port $port; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  for format in "${formats[@]}"; do
+    header_length=""
+    [ "$format" = binary ] && header_length="$(cat "$work/binary.length")"
+    for c in "${connections[@]}"; do
+      threads=2
+      [ "$c" -le 8 ] && threads=1
+      out="$work/wrk.txt"
+      BODY="$work/$format.body" HEADER_LENGTH="$header_length" \
+        wrk -t"$threads" -c"$c" -d"${duration}s" --latency -s "$repo/bench/anchors/serve_post.lua" \
+        "http://127.0.0.1:$port/v2/models/fashion-mnist/infer" > "$out"
+      rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
+      p50="$(awk '$1 == "50%" {print $2}' "$out")"
+      p99="$(awk '$1 == "99%" {print $2}' "$out")"
+      non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")"
+      timeouts="$(sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$out")"
+      row="| $server | $format | $c | $rps | $p50 | $p99 | ${non2xx:-0} | ${timeouts:-0} |"
+      echo "$row"
+      rows+=("$row")
+    done
+  done
+  stop_server
+done
+
+echo
+echo "| server | format | connections | req/s | p50 | p99 | non-2xx | timeouts |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
