@@ -34,7 +34,7 @@ struct serve_options {
   double max_body_mb = 16.0;
   int read_timeout_ms = 5000;
   std::int64_t max_batch = 32;
-  double max_queue_delay_ms = 2.0;
+  double max_queue_delay_ms = 0.0;  // as Triton: batches form from what queues while the workers are busy
   std::string output = "probabilities";
   std::string policy = "uniform";
   std::string latency_metric = "p50";
