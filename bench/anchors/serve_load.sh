@@ -3,32 +3,42 @@
 # format and one connection count, DURATION seconds of batch-1 requests for one Fashion-MNIST test image.
 #
 #   ZOO=runs/zoo bench/anchors/serve_load.sh
+#   DURATION=5 CONNECTIONS="8 64" bench/anchors/serve_load.sh     # quick: trains a small zoo first
 #
 # Servers: ours (`patchzoo serve --zoo $ZOO $EXTRA_SERVE_ARGS`) and the anchor (fastapi_zoo_server.py: the
-# same zoo's front in torch, uniform choice among feasible models, uvicorn with one worker), each started
-# here, waited for on /v2/health/ready, and stopped after its rows. Formats: json (784 FP32 values in the
+# same zoo's front as torch modules, uniform choice among feasible models, one uvicorn process with one
+# worker, httptools and uvloop when installed, torch on 1 thread), each started here, waited for on
+# /v2/health/ready, and stopped after its rows (also on Ctrl-C or an error). With CHECK=1, before the
+# load, fastapi_zoo_server.py --check asks our server for every model of the zoo (front models at their
+# own profile point, the others from one-model zoos) and fails unless all agree with torch to 1e-4. Formats: json (784 FP32 values in the
 # body) and binary (Triton's extension: a JSON header, then 3136 raw bytes; the answer also binary).
 # wrk: 1 thread at c <= 8, 2 threads above (it shares the 2 cores with the server). Each row prints
 # req/s, p50, p99, non-2xx answers and wrk's timeouts (requests unanswered after 2 s), then a table.
 #
-# Environment: ZOO (required: a directory from `patchzoo zoo train`), BUILD_DIR (build), DURATION (30),
+# Environment: ZOO (a directory from `patchzoo zoo train`; unset: `patchzoo zoo train --train-images 2000
+# --epochs-scale 0.2 --latency-runs 20` into the temp dir, 8 models, about 10 s on the 2-core machine,
+# low accuracies: fine for load, not for accuracy figures), BUILD_DIR (build), DURATION (30),
 # CONNECTIONS ("8 64 256"), SERVERS ("ours anchor"), FORMATS ("json binary"), PARAMETERS (the request's
 # parameters as JSON, default {}: every front model feasible), EXTRA_SERVE_ARGS (to `patchzoo serve`),
-# OURS_PORT (8765), ANCHOR_PORT (8766). The machine is shared: rerun before trusting a difference under 10%.
+# ANCHOR_ARGS (to fastapi_zoo_server.py, e.g. "--torch-threads 2" or "--http h11"), CHECK (0),
+# OURS_PORT (8765), ANCHOR_PORT (8766). wrk shares the cores with the server: rerun before trusting a
+# difference under 10%, and look at the load average printed before each server.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build_dir="${BUILD_DIR:-$repo/build}"
-zoo="${ZOO:?set ZOO to a zoo directory (patchzoo zoo train --out DIR)}"
+zoo="${ZOO:-}"
 duration="${DURATION:-30}"
 read -ra connections <<<"${CONNECTIONS:-8 64 256}"
 read -ra servers <<<"${SERVERS:-ours anchor}"
 read -ra formats <<<"${FORMATS:-json binary}"
 parameters="${PARAMETERS:-{\}}"
 read -ra extra_serve_args <<<"${EXTRA_SERVE_ARGS:-}"
+read -ra anchor_args <<<"${ANCHOR_ARGS:-}"
+patchzoo="$build_dir/examples/patchzoo/patchzoo"
+[ -x "$patchzoo" ] || { echo "serve_load: $patchzoo is missing (build the patchzoo example)" >&2; exit 2; }
 ours_port="${OURS_PORT:-8765}"
 anchor_port="${ANCHOR_PORT:-8766}"
-[ -f "$zoo/zoo.json" ] || { echo "serve_load: no zoo.json in '$zoo'" >&2; exit 2; }
 command -v wrk > /dev/null || { echo "serve_load: wrk is not installed (scripts/setup installs it)" >&2; exit 2; }
 
 work="$(mktemp -d)"
@@ -42,6 +52,16 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
+
+if [ -z "$zoo" ]; then
+  zoo="$work/zoo"
+  echo "serve_load: ZOO unset: training a small zoo into $zoo (2000 images, epochs x0.2; about 10 s)..."
+  start=$SECONDS
+  OMP_NUM_THREADS=1 "$patchzoo" zoo train --out "$zoo" --train-images 2000 --epochs-scale 0.2 --latency-runs 20 \
+    > "$work/train.out" 2> "$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
+  echo "serve_load: trained in $((SECONDS - start)) s"
+fi
+[ -f "$zoo/zoo.json" ] || { echo "serve_load: no zoo.json in '$zoo'" >&2; exit 2; }
 
 # The two bodies: one test image as FP32 JSON, and as the binary extension (JSON header + raw FP32).
 /usr/bin/python3 - "$work" "$parameters" <<'PY'
@@ -76,17 +96,23 @@ for server in "${servers[@]}"; do
   case "$server" in
     ours)
       port="$ours_port"
-      "$build_dir/examples/patchzoo/patchzoo" serve --zoo "$zoo" --port "$port" "${extra_serve_args[@]}" > "$work/server.out" 2> "$work/server.err" &
+      "$patchzoo" serve --zoo "$zoo" --port "$port" "${extra_serve_args[@]}" > "$work/server.out" 2> "$work/server.err" &
       ;;
     anchor)
       port="$anchor_port"
-      /usr/bin/python3 "$repo/bench/anchors/fastapi_zoo_server.py" --zoo "$zoo" --port "$port" > "$work/server.out" 2> "$work/server.err" &
+      /usr/bin/python3 "$repo/bench/anchors/fastapi_zoo_server.py" --zoo "$zoo" --port "$port" "${anchor_args[@]}" \
+        > "$work/server.out" 2> "$work/server.err" &
       ;;
     *) echo "serve_load: unknown server '$server' (ours, anchor)" >&2; exit 2 ;;
   esac
   server_pid=$!
   wait_ready "$port"
-  echo "serve_load: $server ready on port $port; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "serve_load: $server ready on port $port: $(head -n 1 "$work/server.err")"
+  echo "serve_load: load average before $server: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ "$server" = ours ] && [ "${CHECK:-0}" = 1 ]; then
+    /usr/bin/python3 "$repo/bench/anchors/fastapi_zoo_server.py" --zoo "$zoo" --check "http://127.0.0.1:$port" \
+      --patchzoo "$patchzoo"
+  fi
   for format in "${formats[@]}"; do
     header_length=""
     [ "$format" = binary ] && header_length="$(cat "$work/binary.length")"
@@ -102,7 +128,7 @@ for server in "${servers[@]}"; do
       p99="$(awk '$1 == "99%" {print $2}' "$out")"
       non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")"
       timeouts="$(sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$out")"
-      row="| $server | $format | $c | $rps | $p50 | $p99 | ${non2xx:-0} | ${timeouts:-0} |"
+      row="| $server | $format | $c | $threads | $rps | $p50 | $p99 | ${non2xx:-0} | ${timeouts:-0} |"
       echo "$row"
       rows+=("$row")
     done
@@ -111,7 +137,7 @@ for server in "${servers[@]}"; do
 done
 
 echo
-echo "| server | format | connections | req/s | p50 | p99 | non-2xx | timeouts |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| server | format | connections | wrk threads | req/s | p50 | p99 | non-2xx | timeouts |"
+echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
