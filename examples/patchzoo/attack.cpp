@@ -19,6 +19,7 @@
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/zoo/model_zoo.hpp"
+#include "backend_choice.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -27,6 +28,7 @@ using namespace patchzoo;
 
 struct fingerprint_options {
   std::string zoo = "runs/zoo";
+  std::string backend = "eigen";  // of the in-process zoo
   std::string host;  // set: attack a running `patchzoo serve` over HTTP
   int port = 8000;
   std::string task = "fashion-mnist";
@@ -43,6 +45,7 @@ struct fingerprint_options {
 
 struct experiment_options {
   std::string zoo = "runs/zoo";
+  std::string backend = "eigen";
   std::string out = "out/psml_attack";
   bool quick = false;
   bool http = false;
@@ -55,8 +58,13 @@ struct experiment_options {
   bool json = false;
 };
 
-std::shared_ptr<serve::model_executor> load_zoo(const std::string& dir) {
-  return std::make_shared<serve::zoo_executor<zoo::model_zoo>>(zoo::model_zoo::load(dir));
+// The victim zoo, predicting on the named CPU backend.
+std::shared_ptr<serve::model_executor> load_zoo(const std::string& dir, const std::string& backend) {
+  std::shared_ptr<serve::model_executor> executor;
+  with_cpu_backend(backend, [&]<class B>() {
+    executor = std::make_shared<serve::zoo_executor<zoo::model_zoo<B>>>(zoo::model_zoo<B>::load(dir));
+  });
+  return executor;
 }
 
 void run_fingerprint(const fingerprint_options& o) {
@@ -72,7 +80,7 @@ void run_fingerprint(const fingerprint_options& o) {
     remote = std::make_unique<attack::http_client>(attack::http_client_config{o.host, o.port, o.task, {}});
     client = remote.get();
   } else {
-    target = attack::in_process_targets(load_zoo(o.zoo))({psml::parse_defense_config(o.defense),
+    target = attack::in_process_targets(load_zoo(o.zoo, o.backend))({psml::parse_defense_config(o.defense),
                                                           psml::parse_selection_granularity(o.granularity),
                                                           psml::selection_policy::uniform, o.seed});
     client = &target->client();
@@ -88,7 +96,8 @@ void run_fingerprint(const fingerprint_options& o) {
   const auto start = std::chrono::steady_clock::now();
   const attack::fingerprint_result r = attack::fingerprinter(*client, probes.images, c).run(o.victim_rank);
   report out;
-  out["server"] = o.host.empty() ? "in-process " + o.zoo + " (defense " + o.defense + ", " + o.granularity + ")"
+  out["server"] = o.host.empty() ? "in-process " + o.zoo + " (backend " + o.backend + ", defense " + o.defense + ", " +
+                                       o.granularity + ")"
                                  : "http://" + o.host + ":" + std::to_string(o.port);
   nlohmann::ordered_json models = nlohmann::ordered_json::array();
   for (const attack::fingerprinted_model& m : r.models)
@@ -129,7 +138,7 @@ std::vector<attack::sweep_point> default_sweep(bool quick) {
 
 void run_experiment(const experiment_options& o) {
   const data::fashion_mnist ds = data::load_fashion_mnist();
-  auto executor = load_zoo(o.zoo);
+  auto executor = load_zoo(o.zoo, o.backend);
   attack::experiment_config c;
   c.seeds.clear();
   for (int s = 0; s < o.seeds; ++s) c.seeds.push_back(static_cast<std::uint64_t>(s));
@@ -152,7 +161,7 @@ void run_experiment(const experiment_options& o) {
   attack::fingerprint_config fc;
   const auto cost = attack::fingerprint_cost(o.quick ? std::vector<std::size_t>{2, 8, 32} : std::vector<std::size_t>{2, 4, 8, 16, 32, 64},
                                              {0.01, 0.001, 0.0001}, fc, 1);
-  const std::string header = "Command: `patchzoo attack experiment --zoo " + o.zoo + (o.quick ? " --quick" : "") +
+  const std::string header = "Command: `patchzoo attack experiment --zoo " + o.zoo + " --backend " + o.backend + (o.quick ? " --quick" : "") +
                              (o.http ? " --http" : "") + (o.no_sweep ? " --no-sweep" : "") + " --seeds " + std::to_string(o.seeds) + " --surrogate " +
                              o.surrogate + " --epochs " + std::to_string(c.surrogate.epochs) + " --naive-margin " + std::to_string(o.naive_margin) + "`; " +
                              std::to_string(r.seconds) + " s; transport " + (o.http ? "HTTP" : "in-process") + ".\n";
@@ -189,6 +198,7 @@ void register_attack(CLI::App& app) {
   auto f = std::make_shared<fingerprint_options>();
   auto* fp = cmd->add_subcommand("fingerprint", "Map the server's Pareto front and print a victim's trigger spec");
   fp->add_option("--zoo", f->zoo, "Zoo directory, attacked in-process")->capture_default_str();
+  add_backend_option(fp, f->backend);
   fp->add_option("--host", f->host, "Attack `patchzoo serve` at this host over HTTP instead");
   fp->add_option("--port", f->port, "Port of the server")->capture_default_str()->check(CLI::Range(1, 65535));
   fp->add_option("--task", f->task, "The server's {task}")->capture_default_str();
@@ -212,6 +222,7 @@ void register_attack(CLI::App& app) {
   auto e = std::make_shared<experiment_options>();
   auto* ex = cmd->add_subcommand("experiment", "All attack modes x budgets x victims, then the defense sweep");
   ex->add_option("--zoo", e->zoo, "Zoo directory")->capture_default_str();
+  add_backend_option(ex, e->backend);
   ex->add_option("--out", e->out, "Output directory (tables, JSON, PNG)")->capture_default_str();
   ex->add_flag("--quick", e->quick, "One seed unless --seeds is given, 3 levels per defense, 2000 evaluation images, at most 8 epochs");
   ex->add_flag("--no-sweep", e->no_sweep, "Only the attack modes, no defense sweep");

@@ -16,6 +16,7 @@
 #include "patchzoo/serve/zoo_executor.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/zoo/model_zoo.hpp"
+#include "backend_choice.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -24,6 +25,7 @@ using namespace patchzoo;
 
 struct serve_options {
   std::string zoo;
+  std::string backend = "eigen";
   std::string task = "fashion-mnist";
   std::string host = "127.0.0.1";
   int port = 8000;
@@ -76,11 +78,13 @@ void run_serve(const serve_options& o) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  serve::inference_server server(config, serve::zoo_loader<zoo::model_zoo>(o.zoo));
+  serve::executor_loader loader;
+  with_cpu_backend(o.backend, [&]<class B>() { loader = serve::zoo_loader<zoo::model_zoo<B>>(o.zoo); });
+  serve::inference_server server(config, loader);
   server.start();
   std::cerr << "patchzoo serve: task '" << config.task << "' on http://" << config.host << ":" << server.port()
-            << " (policy " << o.policy << ", defense " << psml::describe(config.defense) << ", " << o.granularity
-            << " selection, " << o.workers << " workers, max batch " << o.max_batch << ", queue delay "
+            << " (backend " << o.backend << ", policy " << o.policy << ", defense " << psml::describe(config.defense)
+            << ", " << o.granularity << " selection, " << o.workers << " workers, max batch " << o.max_batch << ", queue delay "
             << o.max_queue_delay_ms << " ms, admin " << (o.admin_token.empty() ? "off" : "on") << ")" << std::endl;
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -90,6 +94,7 @@ void run_serve(const serve_options& o) {
 
   report r;
   r["task"] = config.task;
+  r["backend"] = o.backend;
   r["port"] = server.port();
   r["defense"] = psml::describe(config.defense);
   r["granularity"] = o.granularity;
@@ -114,6 +119,7 @@ void register_serve(CLI::App& app) {
   auto o = std::make_shared<serve_options>();
   auto* cmd = app.add_subcommand("serve", "Model-less inference server (Open Inference Protocol / KServe v2 over HTTP)");
   cmd->add_option("--zoo", o->zoo, "Zoo directory (zoo.json and weights, from `patchzoo zoo train`)")->required();
+  add_backend_option(cmd, o->backend);
   cmd->add_option("--task", o->task, "The {task} name clients use in /v2/models/{task}")->capture_default_str();
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port to listen on; 0 picks a free one")->capture_default_str()->check(CLI::Range(0, 65535));

@@ -26,6 +26,7 @@
 #include "patchzoo/zoo/model_zoo.hpp"
 #include "patchzoo/zoo/weights.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
+#include "backend_choice.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -44,6 +45,7 @@ struct zoo_options {
   std::vector<std::string> models;
   std::uint64_t seed = 1;
   int latency_runs = 200;
+  std::string backend = "eigen";  // eval only: train and profile measure the eigen backend
   bool json = false;
 };
 
@@ -191,8 +193,9 @@ void run_profile(const zoo_options& o) {
   r.emit(o.json);
 }
 
+template <backend B>
 void run_eval(const zoo_options& o) {
-  const auto zoo = zoo::model_zoo::load(o.zoo_dir);
+  const auto zoo = zoo::model_zoo<B>::load(o.zoo_dir);
   const auto ds = data::load_fashion_mnist(o.data);
   data::batch_iterator it(ds.test, 500, false, 0);
   std::vector<std::int64_t> correct(zoo.size(), 0);
@@ -213,6 +216,7 @@ void run_eval(const zoo_options& o) {
   bar.finish();
   report r;
   r["zoo"] = o.zoo_dir;
+  r["backend"] = o.backend;
   r["test_images"] = ds.test.size();
   r["models"] = nlohmann::ordered_json::array();
   for (std::size_t k = 0; k < zoo.size(); ++k) {
@@ -250,7 +254,8 @@ void register_zoo(CLI::App& app) {
 
   auto* eval = cmd->add_subcommand("eval", "Test-set accuracy of every model of a trained zoo");
   eval->add_option("--zoo", opts->zoo_dir, "zoo directory");
-  eval->callback([opts] { run_eval(*opts); });
+  add_backend_option(eval, opts->backend);
+  eval->callback([opts] { with_cpu_backend(opts->backend, [&]<class B>() { run_eval<B>(*opts); }); });
 
   for (auto* sub : {train, profile, eval}) {
     sub->add_option("--data", opts->data, "Fashion-MNIST directory (IDX gz files)");

@@ -13,6 +13,7 @@
 #include "patchzoo/eval/sample_metrics.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
 #include "support/random.hpp"
+#include "support/small_zoo.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace patchzoo;
@@ -29,29 +30,13 @@ sequential_spec small_cnn(std::int64_t channels) {
 // Untrained models with made-up accuracies: the ViT and the MLP are the most accurate, the second CNN
 // is the best CNN.
 manifest write_zoo(const fs::path& dir) {
-  eigen_backend be;
-  const std::vector<std::tuple<std::string, architecture, double>> specs{
-      {"mlp", mlp({16}), 0.95}, {"cnn_a", small_cnn(2), 0.80}, {"vit", vit_spec{4, 16, 2, 32, 1}, 0.99},
-      {"cnn_b", small_cnn(3), 0.85}, {"cnn_c", small_cnn(2), 0.70}};
-  manifest m;
-  m.seed = 1;
-  m.profiling_split = "test";
-  m.profiling_images = 10;
-  m.machine = "test";
-  m.latency_runs = 1;
-  for (std::size_t k = 0; k < specs.size(); ++k) {
-    const auto& [id, spec, accuracy] = specs[k];
-    auto model = make_classifier<eigen_backend, float>(spec, 60 + k);
-    save_weights(be, dir / (id + ".safetensors"), *model, id);
-    manifest_model e;
-    e.profile = {id, "model-" + id, accuracy, 0.1, 0.2, model->parameter_count(), model->flops()};
-    e.test_accuracy = accuracy;
-    e.architecture = to_json(spec);
-    e.weights = id + ".safetensors";
-    m.models.push_back(e);
-  }
-  write_manifest(dir / manifest_file_name, m);
-  return m;
+  return test::write_untrained_zoo(dir,
+                                   {{"mlp", mlp({16}), 0.95, 0.1, 0.2},
+                                    {"cnn_a", small_cnn(2), 0.80, 0.1, 0.2},
+                                    {"vit", vit_spec{4, 16, 2, 32, 1}, 0.99, 0.1, 0.2},
+                                    {"cnn_b", small_cnn(3), 0.85, 0.1, 0.2},
+                                    {"cnn_c", small_cnn(2), 0.70, 0.1, 0.2}},
+                                   60);
 }
 
 }  // namespace
@@ -79,7 +64,7 @@ TEST_CASE("zoo_features: the chosen model's penultimate features and probabiliti
   REQUIRE(probabilities.shape() == shape_t{7, 10});
 
   // one pass over all seven images through the zoo itself gives the same numbers
-  const auto zoo = model_zoo::load(dir.path);
+  const auto zoo = model_zoo<eigen_backend>::load(dir.path);
   const auto whole = zoo.features(3, images);
   const auto whole_p = zoo.predict(3, images);
   for (std::int64_t i = 0; i < features.numel(); ++i) CHECK(features[i] == doctest::Approx(whole[i]).epsilon(1e-6));

@@ -1,6 +1,7 @@
 // Weights files, the zoo.json manifest and the runtime model_zoo: round trips give identical
 // predictions, broken zoos fail with errors naming the file and field, predict returns probabilities
-// and gives the same answers from concurrent threads as sequentially.
+// and gives the same answers from concurrent threads as sequentially (eigen backend), and the runtime on
+// the xtensor reference agrees with it.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,9 +14,12 @@
 #include <unistd.h>
 
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
+#include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/zoo/model_zoo.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
+#include "support/compare.hpp"
 #include "support/random.hpp"
+#include "support/small_zoo.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace patchzoo;
@@ -24,37 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-tensor<float> images(std::int64_t n, std::uint64_t seed) {
-  return test::random_tensor<float>(shape_t{n, 1, image_side, image_side}, seed, 0.0, 1.0);
-}
+// The runtime of the server's default backend; the cross-backend test below covers the others.
+using eigen_zoo = model_zoo<eigen_backend>;
 
-// A zoo of three untrained models (sequential MLP, CNN, ViT) with made-up profiles.
-void write_small_zoo(const fs::path& dir) {
-  eigen_backend be;
-  using L = layer_spec;
-  const std::vector<std::pair<std::string, architecture>> specs{
-      {"a", mlp({16})},
-      {"b", sequential_spec{{L::conv2d(4, 3, 1), L::gelu(), L::maxpool2d(2), L::flatten(), L::linear(10)}}},
-      {"c", vit_spec{4, 16, 2, 32, 1}}};
-  manifest m;
-  m.seed = 1;
-  m.profiling_split = "test";
-  m.profiling_images = 10;
-  m.machine = "test";
-  m.latency_runs = 1;
-  for (std::size_t k = 0; k < specs.size(); ++k) {
-    auto model = make_classifier<eigen_backend, float>(specs[k].second, 40 + k);
-    save_weights(be, dir / (specs[k].first + ".safetensors"), *model, specs[k].first);
-    manifest_model e;
-    e.profile = {specs[k].first, "model-" + specs[k].first, 0.5 + 0.1 * k, 0.1 * (k + 1), 0.2 * (k + 1),
-                 model->parameter_count(), model->flops()};
-    e.test_accuracy = 0.5;
-    e.architecture = to_json(specs[k].second);
-    e.weights = specs[k].first + ".safetensors";
-    m.models.push_back(e);
-  }
-  write_manifest(dir / manifest_file_name, m);
-}
+tensor<float> images(std::int64_t n, std::uint64_t seed) { return test::zoo_images(n, seed); }
 
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);
@@ -83,8 +60,8 @@ TEST_CASE("zoo weights: save then load gives bit-identical predictions") {
 
 TEST_CASE("model_zoo: loads, predicts probabilities and features") {
   temp_dir dir("zoo_load");
-  write_small_zoo(dir.path);
-  const auto zoo = model_zoo::load(dir.path);
+  test::write_small_zoo(dir.path);
+  const auto zoo = eigen_zoo::load(dir.path);
   REQUIRE(zoo.size() == 3);
   CHECK(zoo.profiles()[1].id == "b");
   CHECK(zoo.profiles()[2].latency_p99_ms == doctest::Approx(0.6));
@@ -109,8 +86,8 @@ TEST_CASE("model_zoo: loads, predicts probabilities and features") {
 
 TEST_CASE("model_zoo: concurrent predictions equal sequential ones") {
   temp_dir dir("zoo_threads");
-  write_small_zoo(dir.path);
-  const auto zoo = model_zoo::load(dir.path);
+  test::write_small_zoo(dir.path);
+  const auto zoo = eigen_zoo::load(dir.path);
   const auto x = images(5, 4), y = images(2, 6);
   std::vector<tensor<float>> expected;
   for (std::size_t k = 0; k < zoo.size(); ++k) expected.push_back(zoo.predict(k, k % 2 ? y : x));
@@ -129,46 +106,63 @@ TEST_CASE("model_zoo: concurrent predictions equal sequential ones") {
   for (int t = 0; t < 4; ++t) CHECK(mismatches[t] == 0);
 }
 
+TEST_CASE("model_zoo: the same zoo on eigen and on the xtensor reference gives the same probabilities and features") {
+  temp_dir dir("zoo_backends");
+  test::write_small_zoo(dir.path);
+  const auto fast = model_zoo<eigen_backend>::load(dir.path);
+  const auto reference = model_zoo<xtensor_backend>::load(dir.path);
+  REQUIRE(fast.size() == reference.size());
+  // A whole model's forward pass in float against the reference: tests/support/tolerances.hpp, "model".
+  const auto tol = test::f32_tolerance("model");
+  const auto x = images(6, 9);
+  for (std::size_t k = 0; k < fast.size(); ++k) {
+    INFO("model " << fast.profiles()[k].id);
+    CHECK(reference.profiles()[k].id == fast.profiles()[k].id);
+    test::check_close("probabilities", fast.predict(k, x), reference.predict(k, x), tol);
+    test::check_close("features", fast.features(k, x), reference.features(k, x), tol);
+  }
+}
+
 TEST_CASE("model_zoo: broken zoos fail with the file and field named") {
   temp_dir dir("zoo_broken");
-  write_small_zoo(dir.path);
+  test::write_small_zoo(dir.path);
   const auto manifest_path = dir.path / manifest_file_name;
   const auto good = read_json(manifest_path);
 
   SUBCASE("missing manifest") {
     fs::remove(manifest_path);
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path), doctest::Contains("no zoo.json in"), error);
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path), doctest::Contains("no zoo.json in"), error);
   }
   SUBCASE("missing weights file") {
     fs::remove(dir.path / "b.safetensors");
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path),
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path),
                          doctest::Contains("b.safetensors of model 'b'"), error);
   }
   SUBCASE("missing field") {
     auto j = good;
     j["models"][1].erase("latency_p50_ms");
     write_json(manifest_path, j);
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path),
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path),
                          doctest::Contains("model 1 ('b') is missing field 'latency_p50_ms'"), error);
   }
   SUBCASE("field of the wrong type") {
     auto j = good;
     j["models"][0]["accuracy"] = "high";
     write_json(manifest_path, j);
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path), doctest::Contains("model 0 ('a') field 'accuracy' has the wrong type"),
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path), doctest::Contains("model 0 ('a') field 'accuracy' has the wrong type"),
                          error);
   }
   SUBCASE("wrong parameter count") {
     auto j = good;
     j["models"][0]["parameters"] = 5;
     write_json(manifest_path, j);
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path), doctest::Contains("field 'parameters' is 5"), error);
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path), doctest::Contains("field 'parameters' is 5"), error);
   }
   SUBCASE("architecture differs from the weights file") {
     auto j = good;
     j["models"][0]["architecture"] = to_json(mlp({32}));
     write_json(manifest_path, j);
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path), doctest::Contains("a.safetensors: architecture differs"), error);
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path), doctest::Contains("a.safetensors: architecture differs"), error);
   }
   SUBCASE("tensor of the wrong shape") {
     // A file that claims mlp-16 but holds an mlp-32's first layer.
@@ -180,12 +174,12 @@ TEST_CASE("model_zoo: broken zoos fail with the file and field named") {
     w.add_metadata("format", weights_format_tag);
     w.add_metadata("architecture", to_json(mlp({16})).dump());
     w.write(dir.path / "a.safetensors");
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path), doctest::Contains("a.safetensors: tensor 'layers.1.bias': shape mismatch: expected [16] (destination), found [32]"), error);
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path), doctest::Contains("a.safetensors: tensor 'layers.1.bias': shape mismatch: expected [16] (destination), found [32]"), error);
   }
   SUBCASE("latencies out of order") {
     auto j = good;
     j["models"][2]["latency_p99_ms"] = 0.01;
     write_json(manifest_path, j);
-    CHECK_THROWS_WITH_AS(model_zoo::load(dir.path), doctest::Contains("model 2 ('c') needs 0 < latency_p50_ms"), error);
+    CHECK_THROWS_WITH_AS(eigen_zoo::load(dir.path), doctest::Contains("model 2 ('c') needs 0 < latency_p50_ms"), error);
   }
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The evaluation classifier: penultimate-layer features and class probabilities of one zoo model,
 // computed in batches. FID-FMNIST, IS, precision/recall and class accuracy all read this model, the
-// zoo's most accurate CNN (ViTs and MLPs are not candidates).
+// zoo's most accurate CNN (ViTs and MLPs are not candidates), always on the eigen backend: the metrics
+// of a sample set do not depend on which backend produced it.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/zoo/manifest.hpp"
 #include "patchzoo/zoo/model_zoo.hpp"
 
@@ -38,10 +40,10 @@ class zoo_features {
   // Loads the zoo in `dir` and picks its most accurate CNN.
   static zoo_features load(const std::filesystem::path& dir, std::int64_t batch = 250) {
     const auto index = most_accurate_cnn(zoo::read_manifest(dir / zoo::manifest_file_name));
-    return zoo_features(zoo::model_zoo::load(dir), index, batch);
+    return zoo_features(zoo::model_zoo<eigen_backend>::load(dir), index, batch);
   }
 
-  zoo_features(zoo::model_zoo zoo, std::size_t model_index, std::int64_t batch = 250)
+  zoo_features(zoo::model_zoo<eigen_backend> zoo, std::size_t model_index, std::int64_t batch = 250)
       : zoo_(std::move(zoo)), index_(model_index), batch_(batch) {
     check(model_index < zoo_.size(), "zoo_features", "model index ", model_index, " is out of range [0, ",
           zoo_.size(), ")");
@@ -79,7 +81,7 @@ class zoo_features {
     return out;
   }
 
-  zoo::model_zoo zoo_;
+  zoo::model_zoo<eigen_backend> zoo_;
   std::size_t index_;
   std::int64_t batch_;
 };

@@ -1,6 +1,6 @@
 #pragma once
-// Serves any zoo type with the model_zoo runtime API (load(dir), profiles(), thread-safe predict)
-// through the server's model_executor interface.
+// Serves any zoo type with the model_zoo runtime API (load(dir), profiles(), thread-safe predict), such
+// as zoo::model_zoo<B> on any backend B, through the server's model_executor interface.
 #include <cstddef>
 #include <filesystem>
 #include <memory>

@@ -1,14 +1,20 @@
 #pragma once
-// The trained zoo as the server uses it: profiles for selection, and predictions from any model.
+// The trained zoo as the server uses it: profiles for selection, and predictions from any model, on the
+// backend B chosen at compile time (eigen_backend, xtensor_backend, or cuda_backend in a CUDA build).
+// Images in and probabilities / features out are host tensors whatever B is: the classifiers copy the
+// images into B's memory, predict_probabilities / predict_features copy the results back.
 //
-// Thread safety: after load() the zoo is immutable. predict() and features() are const and build
-// their own activations per call, so any number of threads may call them concurrently, on the same
-// model or different ones; results do not depend on what other threads do.
+// Thread safety: after load() the zoo is immutable. predict() and features() are const and build their
+// own backend object and activations per call, so any number of threads may call them concurrently, on
+// the same model or different ones; results do not depend on what other threads do. The CPU backends
+// are empty objects, so a backend per call costs nothing; cuda_backend's constructor makes a stream and
+// a cuBLAS handle and selects the device on the calling thread, which is what makes its concurrent
+// calls correct (and costs that set-up per call).
 #include <filesystem>
 #include <memory>
 #include <vector>
 
-#include "patchzoo/backend/eigen/eigen_backend.hpp"
+#include "patchzoo/backend/concepts.hpp"
 #include "patchzoo/psml/model_profile.hpp"
 #include "patchzoo/zoo/manifest.hpp"
 #include "patchzoo/zoo/training.hpp"
@@ -16,6 +22,7 @@
 
 namespace patchzoo::zoo {
 
+template <backend B>
 class model_zoo {
  public:
   // Reads dir/zoo.json and every weights file it names; checks that each file's architecture and
@@ -25,12 +32,12 @@ class model_zoo {
     check(std::filesystem::exists(manifest_path), "model_zoo::load", "no ", manifest_file_name, " in ", dir.string());
     const auto m = read_manifest(manifest_path);
     model_zoo zoo;
-    eigen_backend be;
+    B be;
     for (const auto& e : m.models) {
       const auto weights = dir / e.weights;
       check(std::filesystem::exists(weights), "model_zoo::load", "weights file ", weights.string(), " of model '",
             e.profile.id, "' (", manifest_path.string(), ") does not exist");
-      auto model = load_weights<eigen_backend, float>(be, weights);
+      auto model = load_weights<B, float>(be, weights);
       check(to_json(model->spec()) == e.architecture, "model_zoo::load", weights.string(),
             ": architecture differs from the one ", manifest_path.string(), " gives for model '", e.profile.id, "'");
       check(model->parameter_count() == e.profile.parameters, "model_zoo::load", manifest_path.string(), ": model '",
@@ -47,24 +54,24 @@ class model_zoo {
 
   // Class probabilities [B, 10] for images [B, 1, 28, 28] in [0, 1], on the host.
   tensor<float> predict(std::size_t model_index, const tensor<float>& images) const {
-    eigen_backend be;
+    B be;
     return predict_probabilities(be, model(model_index), images);
   }
 
   // Penultimate-layer features [B, F] (F depends on the model), on the host.
   tensor<float> features(std::size_t model_index, const tensor<float>& images) const {
-    eigen_backend be;
+    B be;
     return predict_features(be, model(model_index), images);
   }
 
  private:
-  const classifier<eigen_backend, float>& model(std::size_t index) const {
+  const classifier<B, float>& model(std::size_t index) const {
     check(index < models_.size(), "model_zoo", "model index ", index, " is out of range [0, ", models_.size(), ")");
     return *models_[index];
   }
 
   std::vector<psml::model_profile> profiles_;
-  std::vector<std::unique_ptr<classifier<eigen_backend, float>>> models_;
+  std::vector<std::unique_ptr<classifier<B, float>>> models_;
 };
 
 }  // namespace patchzoo::zoo
