@@ -285,8 +285,9 @@ inline tensor<float> parse_images(element input, std::string_view binary, std::i
 
   tensor<float> images({batch, 1, image_side, image_side});
   if (binary_size) {
-    if (*binary_size != binary.size())
-      throw protocol_error("inputs[0].parameters.binary_data_size", "is " + std::to_string(*binary_size) + " but " +
+    const std::uint64_t declared = binary_size.value_or(0);
+    if (declared != binary.size())
+      throw protocol_error("inputs[0].parameters.binary_data_size", "is " + std::to_string(declared) + " but " +
                                                                         std::to_string(binary.size()) + " bytes follow the JSON header");
     decode_binary_data(binary, bytes, batch * image_pixels, images.data());
   } else {

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -247,7 +248,7 @@ class inference_server {
     std::map<std::size_t, std::vector<std::int64_t>> rows_of;
     for (std::size_t row = 0; row < decisions.size(); ++row)
       rows_of[decisions[row].model_index].push_back(static_cast<std::int64_t>(row));
-    const char* status = "served";
+    std::string_view status = "served";
     http_response res;
     try {
       std::vector<std::pair<std::size_t, std::future<tensor<float>>>> parts;
@@ -259,7 +260,7 @@ class inference_server {
       const auto deadline = arrived + config_.request_timeout;
       for (auto& part : parts)
         if (part.second.wait_until(deadline) != std::future_status::ready) status = "timeout";
-      if (status == std::string_view("timeout")) {
+      if (status == "timeout") {
         res = reply_error(503, "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms");
       } else {
         tensor<float> probabilities;
@@ -284,7 +285,7 @@ class inference_server {
       res = reply_error(stopped_ ? 503 : 500, stopped_ ? "the server is shutting down" : "inference failed");
     }
     const double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived).count();
-    if (status == std::string_view("served")) {
+    if (status == "served") {
       for (const auto& [model_index, rows] : rows_of)
         metrics_.record_request(profiles[model_index].id, static_cast<std::int64_t>(rows.size()), latency_ms);
     } else {
