@@ -3,6 +3,8 @@ include(CheckLanguage)
 
 set(PATCHZOO_CUDA "AUTO" CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
 set_property(CACHE PATCHZOO_CUDA PROPERTY STRINGS AUTO ON OFF)
+set(PATCHZOO_GRPC "AUTO" CACHE STRING "Build the gRPC inference service (patchzoo::grpc): AUTO, ON or OFF")
+set_property(CACHE PATCHZOO_GRPC PROPERTY STRINGS AUTO ON OFF)
 option(PATCHZOO_BUILD_TESTS "Build the test suite" ${PATCHZOO_MAIN_PROJECT})
 option(PATCHZOO_BUILD_EXAMPLES "Build the patchzoo command-line program" ${PATCHZOO_MAIN_PROJECT})
 option(PATCHZOO_BUILD_BENCH "Build the Google Benchmark programs" ${PATCHZOO_MAIN_PROJECT})

@@ -13,6 +13,9 @@
 
 #include "patchzoo/psml/defense_config.hpp"
 #include "patchzoo/serve/inference_server.hpp"
+#ifdef PATCHZOO_HAVE_GRPC
+#include "patchzoo/serve/grpc_endpoint.hpp"
+#endif
 #include "patchzoo/serve/zoo_executor.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/zoo/model_zoo.hpp"
@@ -29,6 +32,8 @@ struct serve_options {
   std::string task = "fashion-mnist";
   std::string host = "127.0.0.1";
   int port = 8000;
+  int grpc_port = -1;  // -1: no gRPC endpoint
+  int grpc_threads = 16;
   int workers = 2;
   int http_threads = 16;
   std::size_t max_connections = 512;
@@ -80,8 +85,22 @@ void run_serve(const serve_options& o) {
 
   serve::executor_loader loader;
   with_cpu_backend(o.backend, [&]<class B>() { loader = serve::zoo_loader<zoo::model_zoo<B>>(o.zoo); });
+#ifndef PATCHZOO_HAVE_GRPC
+  if (o.grpc_port >= 0)
+    throw error("--grpc-port: this patchzoo was built without gRPC (Debian: libgrpc++-dev libprotobuf-dev protobuf-compiler "
+                "protobuf-compiler-grpc, then rebuild)");
+#endif
   serve::inference_server server(config, loader);
   server.start();
+  int grpc_port = -1;
+#ifdef PATCHZOO_HAVE_GRPC
+  std::unique_ptr<serve::grpc_endpoint> grpc;
+  if (o.grpc_port >= 0) {
+    grpc = std::make_unique<serve::grpc_endpoint>(server, config.host, o.grpc_port, serve::grpc_limits{o.grpc_threads});
+    grpc_port = grpc->port();
+    std::cerr << "patchzoo serve: gRPC (inference.GRPCInferenceService) on " << config.host << ":" << grpc_port << std::endl;
+  }
+#endif
   std::cerr << "patchzoo serve: task '" << config.task << "' on http://" << config.host << ":" << server.port()
             << " (backend " << o.backend << ", policy " << o.policy << ", defense " << psml::describe(config.defense)
             << ", " << o.granularity << " selection, " << o.workers << " workers, max batch " << o.max_batch << ", queue delay "
@@ -89,6 +108,9 @@ void run_serve(const serve_options& o) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   const auto stopping = std::chrono::steady_clock::now();
+#ifdef PATCHZOO_HAVE_GRPC
+  grpc.reset();
+#endif
   server.stop();
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
 
@@ -96,6 +118,7 @@ void run_serve(const serve_options& o) {
   r["task"] = config.task;
   r["backend"] = o.backend;
   r["port"] = server.port();
+  if (grpc_port >= 0) r["grpc_port"] = grpc_port;
   r["defense"] = psml::describe(config.defense);
   r["granularity"] = o.granularity;
   r["signal"] = signal_number == SIGINT ? "SIGINT" : "SIGTERM";
@@ -123,6 +146,12 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--task", o->task, "The {task} name clients use in /v2/models/{task}")->capture_default_str();
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port to listen on; 0 picks a free one")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--grpc-port", o->grpc_port, "Also serve the Open Inference Protocol over gRPC on this port (0: a free one; -1: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 65535));
+  cmd->add_option("--grpc-threads", o->grpc_threads, "gRPC calls handled at once; more are answered RESOURCE_EXHAUSTED")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--workers", o->workers, "Threads running batched predict calls")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--http-threads", o->http_threads, "Requests handled at once (connections themselves cost no thread)")
       ->capture_default_str()->check(CLI::Range(1, 1024));

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -41,6 +42,23 @@ inline output_kind parse_output_kind(std::string_view text) {
 
 // The name of the one output tensor the server returns.
 inline const char* output_name(output_kind kind) { return kind == output_kind::probabilities ? "probabilities" : "labels"; }
+
+// The "platform" of the model metadata: one model-less endpoint, whichever zoo model answers.
+inline constexpr const char* model_platform = "patchzoo-model-less";
+
+// A tensor as the model metadata describes it (-1: any size); every transport's metadata is built from these.
+struct tensor_spec {
+  const char* name;
+  const char* datatype;
+  std::vector<std::int64_t> shape;
+};
+
+inline tensor_spec input_spec() { return {"images", "FP32", {-1, 1, image_side, image_side}}; }
+
+inline tensor_spec output_spec(output_kind kind) {
+  if (kind == output_kind::probabilities) return {output_name(kind), "FP32", {-1, class_count}};
+  return {output_name(kind), "INT32", {-1}};
+}
 
 // A malformed request (HTTP 400); field() is the JSON path (or header) of what is wrong.
 class protocol_error : public std::runtime_error {
@@ -136,23 +154,30 @@ inline double number_in(element value, const std::string& path) {
   return value.get_double().value_unsafe();
 }
 
+inline constexpr const char* accepted_parameters = "accepted: min_accuracy, max_latency_ms";
+
+// Sets min_accuracy or max_latency_ms (`key`) after checking its range; `shown` is the client's text of it.
+inline void set_service_parameter(psml::service_request& out, std::string_view key, double value, const std::string& path,
+                                  const std::string& shown) {
+  if (key == "min_accuracy") {
+    if (!(value >= 0.0 && value <= 1.0)) throw protocol_error(path, "expected a fraction in [0, 1] (e.g. 0.88), got " + shown);
+    out.min_accuracy = value;
+  } else {
+    if (!(std::isfinite(value) && value > 0.0)) throw protocol_error(path, "expected a latency in ms > 0, got " + shown);
+    out.max_latency_ms = value;
+  }
+}
+
 inline psml::service_request parse_parameters(element parameters) {
   if (!parameters.is_object()) throw protocol_error("parameters", "expected an object");
   psml::service_request out;
   for (const auto field : as_object(parameters)) {
     const std::string path = "parameters." + std::string(field.key);
     reject_server_only(path, field.key);
-    if (field.key == "min_accuracy") {
-      const double a = number_in(field.value, path);
-      if (!(a >= 0.0 && a <= 1.0)) throw protocol_error(path, "expected a fraction in [0, 1] (e.g. 0.88), got " + describe(field.value));
-      out.min_accuracy = a;
-    } else if (field.key == "max_latency_ms") {
-      const double l = number_in(field.value, path);
-      if (!(std::isfinite(l) && l > 0.0)) throw protocol_error(path, "expected a latency in ms > 0, got " + describe(field.value));
-      out.max_latency_ms = l;
-    } else {
-      throw protocol_error(path, "unknown parameter; accepted: min_accuracy, max_latency_ms");
-    }
+    if (field.key == "min_accuracy" || field.key == "max_latency_ms")
+      set_service_parameter(out, field.key, number_in(field.value, path), path, describe(field.value));
+    else
+      throw protocol_error(path, "unknown parameter; " + std::string(accepted_parameters));
   }
   return out;
 }
@@ -163,6 +188,18 @@ inline std::string describe_shape(element shape) {
   std::string text = "[";
   for (const element d : as_array(shape)) text += (text.size() > 1 ? ", " : "") + describe(d);
   return text + "]";
+}
+
+// [B, 1, 28, 28] or [B, 784], whatever B; dims holds the first min(rank, 4) dimensions.
+inline bool is_image_shape(const std::int64_t* dims, std::size_t rank) {
+  return (rank == 4 && dims[1] == 1 && dims[2] == image_side && dims[3] == image_side) || (rank == 2 && dims[1] == image_pixels);
+}
+
+// B of an image shape, once it is known to be in [1, max_images]; `shown` is the client's text of it.
+inline std::int64_t checked_batch(std::int64_t batch, std::int64_t max_images, const std::string& path, const std::string& shown) {
+  if (batch < 1 || batch > max_images)
+    throw protocol_error(path, "batch size must be in [1, " + std::to_string(max_images) + "], got " + shown);
+  return batch;
 }
 
 inline std::int64_t parse_batch(element shape, std::int64_t max_images) {
@@ -180,13 +217,9 @@ inline std::int64_t parse_batch(element shape, std::int64_t max_images) {
     }
     ++rank;
   }
-  const bool image_form = rank == 4 && dims[1] == 1 && dims[2] == image_side && dims[3] == image_side;
-  const bool flat_form = rank == 2 && dims[1] == image_pixels;
-  if (!image_form && !flat_form) throw protocol_error(path, "expected [B, 1, 28, 28] or [B, 784], got " + describe_shape(shape));
-  if (!first_fits || dims[0] < 1 || dims[0] > max_images)
-    throw protocol_error(path, "batch size must be in [1, " + std::to_string(max_images) + "], got " +
-                                   describe(*as_array(shape).begin()));
-  return dims[0];
+  if (!is_image_shape(dims, rank)) throw protocol_error(path, "expected [B, 1, 28, 28] or [B, 784], got " + describe_shape(shape));
+  if (!first_fits) dims[0] = -1;
+  return checked_batch(dims[0], max_images, path, describe(*as_array(shape).begin()));
 }
 
 inline std::string value_path(std::int64_t i) { return "inputs[0].data[" + std::to_string(i) + "]"; }
@@ -219,22 +252,43 @@ inline void decode_json_data(element data, bool bytes, std::int64_t expected, fl
   }
 }
 
-// Raw little-endian values of the binary extension (this library targets little-endian hosts).
-inline void decode_binary_data(std::string_view raw, bool bytes, std::int64_t expected, float* out) {
+}  // namespace protocol_detail
+
+// A number as the shortest text that reads back the same (1.5, not 1.500000).
+inline std::string shortest_text(double value) {
+  char text[32];
+  return {text, std::to_chars(text, text + sizeof text, value).ptr};
+}
+
+// FP32 pixels must lie in [0, 1] (NaN does not).
+inline void check_fp32_images(const float* values, std::int64_t count, const char* field) {
+  for (std::int64_t i = 0; i < count; ++i)
+    if (!(values[i] >= 0.0f && values[i] <= 1.0f))
+      throw protocol_error(std::string(field) + "[" + std::to_string(i) + "]", "FP32 values must be in [0, 1], got " + shortest_text(values[i]));
+}
+
+// Where raw tensor bytes came from, for the messages: the size's field, the values' field, and what holds them.
+struct raw_tensor_source {
+  const char* size_field;
+  const char* values_field;
+  const char* holder;
+};
+
+// Raw little-endian values (Triton's binary extension, gRPC's raw_input_contents; little-endian hosts only).
+inline void decode_raw_images(std::string_view raw, bool bytes, std::int64_t expected, float* out, const raw_tensor_source& source) {
   const std::int64_t size = expected * (bytes ? 1 : 4);
   if (static_cast<std::int64_t>(raw.size()) != size)
-    throw protocol_error("inputs[0].parameters.binary_data_size",
-                         "shape and datatype need " + std::to_string(size) + " bytes, the body holds " + std::to_string(raw.size()));
+    throw protocol_error(source.size_field, "shape and datatype need " + std::to_string(size) + " bytes, " + source.holder + " " +
+                                                std::to_string(raw.size()));
   if (bytes) {
     for (std::int64_t i = 0; i < expected; ++i) out[i] = static_cast<float>(static_cast<unsigned char>(raw[static_cast<std::size_t>(i)])) / 255.0f;
     return;
   }
   std::memcpy(out, raw.data(), raw.size());
-  for (std::int64_t i = 0; i < expected; ++i)
-    if (!(out[i] >= 0.0f && out[i] <= 1.0f))
-      throw protocol_error("inputs[0].binary_data[" + std::to_string(i) + "]",
-                           "FP32 values must be in [0, 1], got " + std::to_string(out[i]));
+  check_fp32_images(out, expected, source.values_field);
 }
+
+namespace protocol_detail {
 
 // binary_data_size of an input's "parameters" (the only parameter an input takes).
 inline std::optional<std::uint64_t> parse_input_parameters(element parameters) {
@@ -289,7 +343,8 @@ inline tensor<float> parse_images(element input, std::string_view binary, std::i
     if (declared != binary.size())
       throw protocol_error("inputs[0].parameters.binary_data_size", "is " + std::to_string(declared) + " but " +
                                                                         std::to_string(binary.size()) + " bytes follow the JSON header");
-    decode_binary_data(binary, bytes, batch * image_pixels, images.data());
+    decode_raw_images(binary, bytes, batch * image_pixels, images.data(),
+                      {"inputs[0].parameters.binary_data_size", "inputs[0].binary_data", "the body holds"});
   } else {
     decode_json_data(*f.data, bytes, batch * image_pixels, images.data());
   }

@@ -39,6 +39,15 @@
 
 namespace patchzoo::serve {
 
+// How a parsed infer request ended; each transport maps it to its own status (HTTP 200/422/503/500).
+enum class infer_status { served, infeasible, timeout, shutting_down, failed };
+
+struct infer_result {
+  infer_status status;
+  std::string message;          // for the client when not served; never names a model
+  tensor<float> probabilities;  // [B, 10] when served
+};
+
 class inference_server {
  public:
   inference_server(server_config config, executor_loader loader)
@@ -87,6 +96,24 @@ class inference_server {
     if (http_) http_->stop();
     if (batcher_) batcher_->stop();
   }
+
+  // One request from another transport (the gRPC endpoint), parsed by its own parser: routed, run and
+  // recorded exactly as an HTTP one. It runs on the calling thread while a worker's share is free.
+  infer_result infer(infer_request request, std::string_view client) {
+    const auto arrived = std::chrono::steady_clock::now();
+    log_entry entry = start_entry(client);
+    if (batcher_->try_reserve_share()) {
+      const dynamic_batcher::share_guard share(*batcher_);
+      return run(std::move(request), entry, arrived, true);
+    }
+    return run(std::move(request), entry, arrived, false);
+  }
+  // A request another transport could not parse: counted and logged as the HTTP 400s are.
+  void record_bad_request(const protocol_error& e, std::string_view client) {
+    log_entry entry = start_entry(client);
+    log_bad_request(entry, e);
+  }
+  bool ready() const { return ready_; }
 
   int port() const { return port_; }
   const server_config& config() const { return config_; }
@@ -164,14 +191,16 @@ class inference_server {
     return res;
   }
 
+  static nlohmann::ordered_json spec_json(const tensor_spec& spec) {
+    return {{"name", spec.name}, {"datatype", spec.datatype}, {"shape", spec.shape}};
+  }
+
   nlohmann::ordered_json metadata() const {
-    const bool probabilities = config_.output == output_kind::probabilities;
-    nlohmann::ordered_json out_shape = probabilities ? nlohmann::ordered_json{-1, class_count} : nlohmann::ordered_json{-1};
     return {{"name", config_.task},
             {"versions", nlohmann::ordered_json::array()},
-            {"platform", "patchzoo-model-less"},
-            {"inputs", {{{"name", "images"}, {"datatype", "FP32"}, {"shape", {-1, 1, image_side, image_side}}}}},
-            {"outputs", {{{"name", output_name(config_.output)}, {"datatype", probabilities ? "FP32" : "INT32"}, {"shape", out_shape}}}},
+            {"platform", model_platform},
+            {"inputs", {spec_json(input_spec())}},
+            {"outputs", {spec_json(output_spec(config_.output))}},
             {"parameters",
              {{"min_accuracy", "optional number in [0, 1]: lowest acceptable top-1 accuracy"},
               {"max_latency_ms", "optional number > 0: highest acceptable profiled latency per image, ms"}}}};
@@ -186,23 +215,53 @@ class inference_server {
     }
   };
 
+  log_entry start_entry(std::string_view client) const {
+    log_entry entry;
+    if (log_) entry.json = nlohmann::ordered_json{{"time", utc_timestamp()}, {"client", client}};
+    return entry;
+  }
+
+  void log_bad_request(log_entry& entry, const protocol_error& e) {
+    metrics_.record_bad_request();
+    entry.set("status", "bad_request");
+    entry.set("error", e.what());
+    if (log_) log_->write(*entry.json);
+  }
+
   // With `share_held` the caller holds a worker's share and runs every part of the batch itself.
   http_response infer(const http_request& req, bool share_held) {
     const auto arrived = std::chrono::steady_clock::now();
-    log_entry entry;
-    if (log_) entry.json = nlohmann::ordered_json{{"time", utc_timestamp()}, {"client", req.remote_address + ":" + std::to_string(req.remote_port)}};
+    log_entry entry = start_entry(log_ ? req.remote_address + ":" + std::to_string(req.remote_port) : std::string());
     infer_request request;
     try {
       request = parse_infer_request(split_infer_body(req.body, req.header(binary_header_length_field)), config_.output,
                                     config_.max_request_images);
     } catch (const protocol_error& e) {
-      metrics_.record_bad_request();
-      http_response res = reply(400, {{"error", e.what()}, {"field", e.field()}});
-      entry.set("status", "bad_request");
-      entry.set("error", e.what());
-      if (log_) log_->write(*entry.json);
-      return res;
+      log_bad_request(entry, e);
+      return reply(400, {{"error", e.what()}, {"field", e.field()}});
     }
+    const bool binary = request.binary_output;
+    const std::optional<std::string> id = request.id;
+    infer_result result = run(std::move(request), entry, arrived, share_held);
+    switch (result.status) {
+      case infer_status::served: break;
+      case infer_status::infeasible: return reply_error(422, result.message);
+      case infer_status::timeout:
+      case infer_status::shutting_down: return reply_error(503, result.message);
+      case infer_status::failed: return reply_error(500, result.message);
+    }
+    encoded_response encoded = encode_infer_response(config_.task, id, result.probabilities, config_.output, binary);
+    http_response res;
+    res.body = std::move(encoded.body);
+    if (encoded.json_length) {
+      res.content_type = "application/octet-stream";
+      res.headers.emplace_back(binary_header_length_field, std::to_string(*encoded.json_length));
+    }
+    return res;
+  }
+
+  // Routes, runs and records one parsed request: the part every transport shares.
+  infer_result run(infer_request request, log_entry& entry, std::chrono::steady_clock::time_point arrived, bool share_held) {
     const std::int64_t images = request.images.dim(0);
     if (entry.json) {
       if (request.id) entry.set("id", *request.id);
@@ -228,7 +287,8 @@ class inference_server {
       entry.set("selected_model", nullptr);
       entry.set("met_request", false);
       if (log_) log_->write(*entry.json);
-      return reply_error(422, "infeasible: no model for task " + json_quote(config_.task) + " meets the request (" + describe(request.service) + ")");
+      return {infer_status::infeasible,
+              "infeasible: no model for task " + json_quote(config_.task) + " meets the request (" + describe(request.service) + ")", {}};
     }
     const bool per_input = state->router->config().granularity == psml::selection_granularity::per_input;
     if (entry.json) {
@@ -248,8 +308,7 @@ class inference_server {
     std::map<std::size_t, std::vector<std::int64_t>> rows_of;
     for (std::size_t row = 0; row < decisions.size(); ++row)
       rows_of[decisions[row].model_index].push_back(static_cast<std::int64_t>(row));
-    std::string_view status = "served";
-    http_response res;
+    infer_result result{infer_status::served, {}, {}};
     try {
       std::vector<std::pair<std::size_t, std::future<tensor<float>>>> parts;
       for (const auto& [model_index, rows] : rows_of) {
@@ -259,42 +318,45 @@ class inference_server {
       }
       const auto deadline = arrived + config_.request_timeout;
       for (auto& part : parts)
-        if (part.second.wait_until(deadline) != std::future_status::ready) status = "timeout";
-      if (status == "timeout") {
-        res = reply_error(503, "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms");
+        if (part.second.wait_until(deadline) != std::future_status::ready) result.status = infer_status::timeout;
+      if (result.status == infer_status::timeout) {
+        result.message = "the request was not answered within " + std::to_string(config_.request_timeout.count()) + " ms";
+      } else if (parts.size() == 1) {
+        result.probabilities = parts.front().second.get();
+        check_part(result.probabilities, images);
       } else {
-        tensor<float> probabilities;
-        if (parts.size() == 1) {
-          probabilities = parts.front().second.get();
-          check_part(probabilities, images);
-        } else {
-          probabilities = tensor<float>({images, class_count});
-          for (auto& [model_index, result] : parts) scatter_rows(result.get(), rows_of.at(model_index), probabilities);
-        }
-        encoded_response encoded = encode_infer_response(config_.task, request.id, probabilities, config_.output, request.binary_output);
-        res.body = std::move(encoded.body);
-        if (encoded.json_length) {
-          res.content_type = "application/octet-stream";
-          res.headers.emplace_back(binary_header_length_field, std::to_string(*encoded.json_length));
-        }
+        result.probabilities = tensor<float>({images, class_count});
+        for (auto& [model_index, part] : parts) scatter_rows(part.get(), rows_of.at(model_index), result.probabilities);
       }
     } catch (const std::exception& e) {
       // The message may name the model, so the client gets a generic one and the log the real one.
-      status = "failed";
+      result = stopped_ ? infer_result{infer_status::shutting_down, "the server is shutting down", {}}
+                        : infer_result{infer_status::failed, "inference failed", {}};
       entry.set("error", e.what());
-      res = reply_error(stopped_ ? 503 : 500, stopped_ ? "the server is shutting down" : "inference failed");
     }
     const double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived).count();
-    if (status == "served") {
+    if (result.status == infer_status::served) {
       for (const auto& [model_index, rows] : rows_of)
         metrics_.record_request(profiles[model_index].id, static_cast<std::int64_t>(rows.size()), latency_ms);
     } else {
       metrics_.record_failure();
     }
-    entry.set("status", status);
+    entry.set("status", status_name(result.status));
     entry.set("latency_ms", latency_ms);
     if (log_) log_->write(*entry.json);
-    return res;
+    return result;
+  }
+
+  // The request log's words for an outcome.
+  static std::string_view status_name(infer_status status) {
+    switch (status) {
+      case infer_status::served: return "served";
+      case infer_status::infeasible: return "infeasible";
+      case infer_status::timeout: return "timeout";
+      case infer_status::shutting_down:
+      case infer_status::failed: return "failed";
+    }
+    return "failed";
   }
 
   // images[rows] as a new batch.
