@@ -1,6 +1,7 @@
 # ctest driver for `patchzoo info`: --json must print exactly one JSON object on stdout (checked strictly
 # with python3's json module when available), the text form must list the same keys, and an unknown
-# subcommand must fail with CLI11's usage error.
+# subcommand must fail with CLI11's usage error. With -DEXPECTED_VERSION=x.y.z (CMake's project version), the
+# version that info and --version print must be that one.
 cmake_minimum_required(VERSION 3.25)
 
 execute_process(COMMAND "${PATCHZOO_CLI}" info --json RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -45,6 +46,16 @@ endif()
 execute_process(COMMAND "${PATCHZOO_CLI}" info RESULT_VARIABLE rc OUTPUT_VARIABLE text ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT text MATCHES "version: [0-9]+\\.[0-9]+\\.[0-9]+\n" OR NOT text MATCHES "backends.eigen.compiled: true")
   message(FATAL_ERROR "patchzoo info (text) exited with ${rc}:\n${text}\n${err}")
+endif()
+
+if(EXPECTED_VERSION)
+  string(JSON version GET "${out}" version)
+  execute_process(COMMAND "${PATCHZOO_CLI}" --version RESULT_VARIABLE rc OUTPUT_VARIABLE flag_version ERROR_VARIABLE err)
+  string(STRIP "${flag_version}" flag_version)
+  if(NOT version STREQUAL EXPECTED_VERSION OR NOT flag_version STREQUAL EXPECTED_VERSION)
+    message(FATAL_ERROR "patchzoo info says version ${version} and --version says '${flag_version}', "
+                        "but the project is ${EXPECTED_VERSION}")
+  endif()
 endif()
 
 execute_process(COMMAND "${PATCHZOO_CLI}" no-such-command RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

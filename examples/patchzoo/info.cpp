@@ -10,6 +10,7 @@
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/util/report.hpp"
+#include "patchzoo/version.hpp"
 #include "subcommands.hpp"
 #ifdef PATCHZOO_HAVE_CUDA
 #include "patchzoo/backend/cuda/cuda_backend.hpp"

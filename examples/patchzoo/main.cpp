@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/version.hpp"
 #include "subcommands.hpp"
 
 int main(int argc, char** argv) {

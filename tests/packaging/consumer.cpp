@@ -1,8 +1,10 @@
-// The program both consumer projects build: one Eigen-backend op, checked, exit 0 on success.
+// The program both consumer projects build: one Eigen-backend op, checked, exit 0 on success; it prints the
+// version of patchzoo/version.hpp, which the driver compares with the project's.
 #include <cstdio>
 #include <vector>
 
 #include <patchzoo/backend/eigen/eigen_backend.hpp>
+#include <patchzoo/version.hpp>
 
 int main() {
   patchzoo::eigen_backend be;
@@ -15,6 +17,6 @@ int main() {
     std::fprintf(stderr, "consumer: matmul gave %g %g %g %g\n", c[0], c[1], c[2], c[3]);
     return 1;
   }
-  std::printf("consumer: patchzoo matmul ok\n");
+  std::printf("consumer: patchzoo %s matmul ok\n", PATCHZOO_VERSION_STRING);
   return 0;
 }

@@ -1,7 +1,8 @@
 # ctest driver: configure, build and run one consumer project in a fresh work directory.
 #   cmake -DMODE=find_package|add_subdirectory -DCONSUMER_DIR=... -DWORK_DIR=... -DPATCHZOO_SOURCE_DIR=...
 #         -DPATCHZOO_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=... [-DLAUNCHER=ccache]
-#         [-DPREBUILD_TARGETS=<libraries of this build to build before installing it>] -P run_consumer.cmake
+#         [-DPREBUILD_TARGETS=<libraries of this build to build before installing it>]
+#         [-DEXPECTED_VERSION=x.y.z: the version the consumer must print from patchzoo/version.hpp] -P run_consumer.cmake
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var MODE CONSUMER_DIR WORK_DIR PATCHZOO_SOURCE_DIR PATCHZOO_BINARY_DIR GENERATOR CXX_COMPILER)
@@ -41,7 +42,11 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${WORK_DIR}/
 execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --target consumer
                 COMMAND_ERROR_IS_FATAL ANY)
 execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0 OR NOT out MATCHES "patchzoo matmul ok")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "matmul ok")
   message(FATAL_ERROR "consumer (${MODE}) failed with exit code ${rc}\nstdout: ${out}\nstderr: ${err}")
+endif()
+string(REPLACE "." "\\." expected_version_regex "${EXPECTED_VERSION}")
+if(EXPECTED_VERSION AND NOT out MATCHES "patchzoo ${expected_version_regex} matmul ok")
+  message(FATAL_ERROR "consumer (${MODE}) printed another version than ${EXPECTED_VERSION}: ${out}")
 endif()
 message(STATUS "consumer (${MODE}): ${out}")
