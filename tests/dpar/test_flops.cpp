@@ -1,6 +1,6 @@
-// Parameter and FLOP counter (digest 2.1, 3.2, 4; section 6 row 14): the model-size table, the paper's
+// Parameter and FLOP counter (arXiv 2512.21867, Table 8): the model-size table, the paper's
 // Table 8 convention (XL-384 433.4 G vs 258.4 G) and the derived table, the attention-included variant the
-// digest rules out (463.9 / 269.5), and the full (causal, training) count against a brute-force sum.
+// paper's figures rule out (463.9 / 269.5), and the full (causal, training) count against a brute-force sum.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -41,7 +41,7 @@ TEST_CASE("flops: FFN width round_up_256(int(8d/3)) for every size") {
   CHECK(dpar::round_up_256_ffn(96) == 256);
 }
 
-TEST_CASE("flops: parameter counts of digest 2.1 (LlamaGen-B 110.9M, DPAR-XL 789.5M, ...)") {
+TEST_CASE("flops: parameter counts of the model sizes (LlamaGen-B 110.9M, DPAR-XL 789.5M, ...)") {
   CHECK(dpar::llamagen_parameters(imagenet(B, 256), 12) == 110888448);
   CHECK(dpar::dpar_parameters(imagenet(XL, 256), XL.split) == 789455360);
   struct row {
@@ -72,7 +72,7 @@ TEST_CASE("flops: the paper's Table 8 cell, XL-384: 433.4 G vs 258.4 G (-40.4%) 
   CHECK(std::abs(llamagen - 433.6) < 0.25);  // the paper's own numbers, within rounding of M
   CHECK(std::abs(ours - 258.5) < 0.15);
   CHECK(100.0 * (1.0 - ours / llamagen) == doctest::Approx(40.4).epsilon(0.002));
-  // Including (non-causal) attention products gives 463.9 / 269.5, the numbers the digest rules out.
+  // Including (non-causal) attention products gives 463.9 / 269.5, which the paper's figures rule out.
   const double d = static_cast<double>(s.dim), t = 576.0;
   const double llamagen_attn = llamagen + 36 * dpar::attention_macs(t, s.dim, false) / 1e9;
   const double dpar_attn =
@@ -84,7 +84,7 @@ TEST_CASE("flops: the paper's Table 8 cell, XL-384: 433.4 G vs 258.4 G (-40.4%) 
   CHECK(dpar::attention_macs(t, s.dim, false) == doctest::Approx(2.0 * d * t * t));
 }
 
-TEST_CASE("flops: the derived GFLOPs table of digest 3.2 (256: M = 256/1.81, 384: M = 576/2.06)") {
+TEST_CASE("flops: the GFLOPs table derived from the configs (256: M = 256/1.81, 384: M = 576/2.06)") {
   struct cell {
     model_size m;
     std::int64_t tokens;

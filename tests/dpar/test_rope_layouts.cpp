@@ -1,4 +1,4 @@
-// DPAR RoPE tables (digest 1.6-1.7, section 6 row 6): zero class/start rows, the 2-D grid layout, the 1-D
+// DPAR RoPE tables: zero class/start rows, the 2-D grid layout, the 1-D
 // slot layout and the dynamic 3-d / 4-d block orders (hd = 64 and general hd), and the rotation they drive
 // (the backend's rope_forward) against a complex-multiply reference.
 #include <doctest/doctest.h>

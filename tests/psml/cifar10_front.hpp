@@ -1,6 +1,6 @@
 #pragma once
-// The CIFAR-10 Pareto front of the later PSML code (psml.md 1.4) as selection sees it, accuracy as a
-// fraction and latency in ms, in latency order; vgg19_bn (index 3) is the victim of psml.md 4.5.
+// The CIFAR-10 Pareto front of the later public PSML code as selection sees it, accuracy as a
+// fraction and latency in ms, in latency order; vgg19_bn (index 3) is test_defense.cpp's victim.
 #include <vector>
 
 #include "patchzoo/psml/service_request.hpp"

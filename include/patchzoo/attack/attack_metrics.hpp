@@ -1,5 +1,5 @@
 #pragma once
-// The numbers the PSML experiments report (psml.md 3, 4.2, 4.4, 7.5):
+// The numbers the PSML experiments report (arXiv 2307.01292):
 //
 //   accuracy(probabilities [N,C], labels [N])           top-1 agreement with the true labels
 //   fidelity(surrogate [N,C], victim [N,C])             top-1 agreement with the victim (symmetric)
@@ -9,7 +9,7 @@
 //   l1_utility(request, served), mean_utility(queries)  the router's l1 score (4.2), mean over answered
 //   mean_std(values)                                    mean and sample sd over seeds (util/mean_std.hpp)
 //
-// Top-1 is the first largest entry of a row. Accuracies are fractions in [0, 1] (psml.md's code uses
+// Top-1 is the first largest entry of a row. Accuracies are fractions in [0, 1] (the PSML code uses
 // percent: its a/100 equals our a) and latencies milliseconds.
 #include <algorithm>
 #include <cmath>
@@ -105,7 +105,7 @@ inline goodput_result goodput(const std::vector<served_query>& queries) {
   return g;
 }
 
-// psml.md 4.2's l1_score: (1 - accuracy shortfall)/2 + (1 - latency excess / scale)/2, each shortfall
+// The PSML code's l1_score: (1 - accuracy shortfall)/2 + (1 - latency excess / scale)/2, each shortfall
 // clipped at 0, a missing bound costing nothing. 1 exactly when the served model meets the request. The
 // code's scale is 100 ms; Fashion-MNIST latencies are sub-millisecond, so callers may choose a smaller one.
 inline double l1_utility(const psml::service_request& request, const served_model& served,

@@ -1,5 +1,5 @@
 #pragma once
-// The four ways the experiments collect labels from a model-less server (psml.md 2.3, 7.4):
+// The four ways the experiments collect labels from a model-less server (PSML, arXiv 2307.01292):
 //   single             the victim pinned by the administrator: the upper bound, no selection at all;
 //   naive              a best-guess spec (the victim's public accuracy minus a margin, no latency bound);
 //   fingerprint        the fingerprinter's trigger spec;
@@ -39,7 +39,7 @@ inline attack_mode parse_attack_mode(std::string_view text) {
   throw error("attack mode: expected single, naive, fingerprint or fingerprint+filter, got '" + std::string(text) + "'");
 }
 
-// psml.md 7.4's small / medium / large extraction budgets (queries).
+// The small / medium / large extraction budgets (queries).
 struct query_budget {
   std::string name;
   std::int64_t queries = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// psml.md 7.5 E3: what fingerprinting costs as the front grows and the precision tightens, measured by
+// Experiment E3: what fingerprinting costs as the front grows and the precision tightens, measured by
 // running the fingerprinter on synthetic fronts (no training involved, so it is cheap).
 #include <cstdint>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// The fingerprinting attack (psml.md 2.2): map a model-less server's accuracy/latency space to its
+// The fingerprinting attack (PSML, arXiv 2307.01292): map a model-less server's accuracy/latency space to its
 // Pareto-front models, then build a request that only the chosen victim can satisfy.
 //
 // A plain server answers spec (A, L) iff some front model has accuracy >= A and latency <= L, i.e. iff

@@ -1,7 +1,7 @@
 #pragma once
 // A served model's identity as a client can see it: its outputs on a fixed set of probe images. Every
 // model of a zoo answers the same probe differently (distinct weights give distinct probabilities), so
-// the rounded probability vectors name the model whatever spec selected it (psml.md 2.1).
+// the rounded probability vectors name the model whatever spec selected it.
 #include <cmath>
 #include <cstdint>
 #include <string>

@@ -1,12 +1,12 @@
 #pragma once
 // Exact KV-cached evaluation of a dpar_model for sampling, one token per image per step. The reference
-// code re-runs the whole model at every token (digest 1.11); this gives the same logits at a cost per
+// code re-runs the whole model at every token; this gives the same logits at a cost per
 // token that does not grow with the prefix:
 //  * local encoder: token blocks with KV caches; when a patch completes, its query (the max-pool of its
 //    tokens' layer-0 states) cross-attends to its own tokens, giving the patch embedding once;
 //  * global transformer: KV caches over [class; patches], advanced only when a patch completes;
 //  * local decoder: KV caches over [start; H_enc]; position t adds the copy of G at the slot before token
-//    t's patch, which is always the slot fed last (digest 1.8).
+//    t's patch, which is always the slot fed last.
 // Sequences are images x halves: with guidance the second half runs the null class. Both halves share the
 // tokens, so the encoder (which never sees the class) runs once per image.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// DPAR (digest 1.5-1.10): LlamaGen's layers split into a token-level local encoder, a global transformer
+// DPAR (arXiv 2512.21867): LlamaGen's layers split into a token-level local encoder, a global transformer
 // over [class ; patch_0 .. patch_{P-1}] per image, and a token-level local decoder that gives logits for all
 // T tokens. Images of a batch have different patch counts; every stage is packed (no padding), so the
 // global part costs what the patches cost. Loss: mean cross-entropy over all B x T tokens.

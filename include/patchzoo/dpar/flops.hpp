@@ -1,5 +1,5 @@
 #pragma once
-// Parameter and FLOP counts of LlamaGen and DPAR (digest 2.1 and 4), per image.
+// Parameter and FLOP counts of LlamaGen and DPAR (arXiv 2512.21867), per image.
 //  * *_paper_flops: the convention that reproduces the paper's Table 8 (433.6 vs 258.5 "GFLOPs" for
 //    XL-384): forward multiply-accumulates of the Linear layers only -- no attention products, norms,
 //    softmax or embedding lookups, one pass. The unit is MACs, which the paper calls FLOPs.

@@ -1,5 +1,5 @@
 #pragma once
-// DPAR's local decoder (digest 1.7-1.8): per image the stream [s ; H_enc(x_0..x_{T-2})] (T positions,
+// DPAR's local decoder (arXiv 2512.21867): per image the stream [s ; H_enc(x_0..x_{T-2})] (T positions,
 // position j predicts x_j), then per layer h_j += W RMSNorm(G[pi(j)]) - the global state of the slot
 // before token j's patch, "single-key cross-attention" - and a causal LLaMA block over all positions;
 // then RMSNorm and the head. The copy is a gather of global rows (embedding_forward with G as the table),

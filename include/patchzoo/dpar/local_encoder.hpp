@@ -1,5 +1,5 @@
 #pragma once
-// DPAR's local encoder (digest 1.5): token-level LLaMA blocks over E[x_0..x_{T-2}] (causal over all tokens,
+// DPAR's local encoder: token-level LLaMA blocks over E[x_0..x_{T-2}] (causal over all tokens,
 // 2-D RoPE), patch queries initialised in layer 0 as the max-pool of the block's token states over each
 // patch (an empty patch -> zeros), then per layer a cross-attention from each patch to its own tokens:
 // P <- P + Wo attn(Wq RMSNorm_q(P), Wk RMSNorm_kv(H), Wv RMSNorm_kv(H)), no RoPE, no FFN.

@@ -1,5 +1,5 @@
 #pragma once
-// DPAR's RoPE tables (digest 1.6-1.7), as nn::rope_table rows of cos/sin per interleaved pair:
+// DPAR's RoPE tables (arXiv 2512.21867), as nn::rope_table rows of cos/sin per interleaved pair:
 //  * rope_grid_tokens: LlamaGen 2-D RoPE over the grid cells of tokens (local encoder and decoder);
 //  * rope_global_slots: the global transformer's [class; patch_0 .. patch_{P-1}] slots, in one of the
 //    three position layouts of the reference code (1-D slot index, dynamic 3-d, dynamic 4-d).

@@ -1,5 +1,5 @@
 #pragma once
-// Class-conditional sampling of token grids (digest 1.9, 1.11). A stepper gives the logits of position t
+// Class-conditional sampling of token grids, as DPAR samples. A stepper gives the logits of position t
 // of every image from the tokens x_<t sampled so far; sample_tokens() guides, filters and draws them.
 //  * baseline_stepper: LlamaGen, all images in lockstep with KV caches (baseline_stepper.hpp);
 //  * dpar_stepper: DPAR with the entropy model, encoder, global model and decoder all KV-cached

@@ -1,5 +1,5 @@
 #pragma once
-// One sampling step on the host (digest 1.9, 1.11, 2.4): classifier-free guidance l_u + s (l_c - l_u),
+// One sampling step on the host, as DPAR and LlamaGen sample: classifier-free guidance l_u + s (l_c - l_u),
 // temperature, top-k and top-p (nucleus) filtering as LlamaGen's top_k_top_p_filtering, and a multinomial
 // draw from one uniform number. top_k = 0 and top_p >= 1 switch their filter off. batch_token_sampler runs
 // all of a step's images in one call with buffers kept between steps.

@@ -1,6 +1,6 @@
 #pragma once
-// The 16x16 ablations of the paper's section 3.4 as data: each row is one DPAR model (or one sampling
-// setting of a trained model) with the paper's FID beside it where the digest recovered one.
+// The 16x16 ablations of the DPAR paper as data: each row is one DPAR model (or one sampling
+// setting of a trained model) with the paper's FID beside it where it is known.
 //   Table 3 patching strategy, Table 4 threshold, Table 5 P_max, Table 6 inference-time scaling,
 //   Table 9 global positions, Table 10 encoder/decoder split, and the entropy-model size (no paper table).
 // Thresholds: the paper sweeps theta in steps of 0.1 nats around 7.8 with a 16384-code vocabulary

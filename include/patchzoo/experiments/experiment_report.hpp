@@ -45,7 +45,7 @@ inline std::string relative_link(const std::filesystem::path& p, const std::file
 
 }  // namespace report_detail
 
-// The paper's main-table FIDs (digest 3.1, ImageNet, Inception FID-50K) for the B models.
+// The paper's main-table FIDs (its Table 2: ImageNet 256, Inception FID-50K) for the B models.
 inline std::pair<std::string, std::string> paper_main_fid(int grid) {
   return grid == 16 ? std::pair<std::string, std::string>{"5.46 (LlamaGen-B, 256 px)", "3.98 (DPAR-B)"}
                     : std::pair<std::string, std::string>{"6.09 (LlamaGen-384-B)", "4.29 (DPAR-384-B)"};

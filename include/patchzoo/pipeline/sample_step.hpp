@@ -70,7 +70,7 @@ struct sample_result {
   double seconds = 0;
 };
 
-// Inference-time patcher changes (digest 1.11): larger patches without retraining. Negative: as trained.
+// Inference-time patcher changes (DPAR's Table 6): larger patches without retraining. Negative: as trained.
 struct patcher_overrides {
   double threshold = -1;
   int max_patch = -1;

@@ -1,5 +1,5 @@
 #pragma once
-// The server-side configuration of a PSML defense (psml.md 4.2, 4.3) and its one-line text form, as
+// The server-side configuration of a PSML defense (arXiv 2307.01292) and its one-line text form, as
 // given to `patchzoo serve --defense`:
 //   none
 //   exponential:score=l1,epsilon=2,sensitivity=1[,accuracy-scale=1,latency-scale=100]
@@ -18,7 +18,7 @@
 namespace patchzoo::psml {
 
 enum class defense_kind { none, exponential, permute_and_flip, noisy_spec };
-enum class utility_score { l1, goodput, quantile };  // psml.md 4.2
+enum class utility_score { l1, goodput, quantile };  // utility_score.hpp
 enum class noise_distribution { laplace, gaussian };
 
 struct defense_config {

@@ -1,5 +1,5 @@
 #pragma once
-// The exponential mechanism over the whole Pareto front (psml.md 4.2): model m is served with
+// The exponential mechanism over the whole Pareto front (PSML, arXiv 2307.01292): model m is served with
 // probability proportional to exp(epsilon * u(m) / (2 * sensitivity)), u the configured utility score.
 // Every front model keeps a non-zero chance, so no request pins one model; as epsilon / sensitivity
 // grows the choice concentrates on the best-scoring, i.e. feasible, models. Like the paper's code it

@@ -1,5 +1,5 @@
 #pragma once
-// Noisy specification (psml.md 4.3): add Laplace or Gaussian noise to the requested accuracy floor and
+// Noisy specification (PSML): add Laplace or Gaussian noise to the requested accuracy floor and
 // latency ceiling, then run the plain policy on the noisy request, so one request no longer maps to a
 // fixed feasible set. With never_looser the noise may only tighten a bound (A' = max(A, A + n_A),
 // L' = min(L, L + n_L)), so the served model always meets the client's own request. A bound the client

@@ -1,6 +1,6 @@
 #pragma once
 // Permute-and-flip (McKenna & Sheldon 2020) over the whole Pareto front, as in the PSML code
-// (psml.md 4.2): visit the front in a uniformly random order and serve the first model accepted by a
+// (arXiv 2307.01292): visit the front in a uniformly random order and serve the first model accepted by a
 // coin of probability exp(epsilon * (u(m) - 1) / (2 * sensitivity)). The "1" is the best possible
 // score, reached exactly by the feasible models, so a feasible model is always accepted once reached
 // and the walk can end with no model only when no model meets the request; that request is refused.

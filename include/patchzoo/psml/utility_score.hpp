@@ -1,5 +1,5 @@
 #pragma once
-// How well serving one front model answers a request (psml.md 4.2), the quantity the exponential
+// How well serving one front model answers a request (as in the PSML code), the quantity the exponential
 // mechanism and permute-and-flip rank by. Every score is 1 exactly on the feasible models and below 1
 // elsewhere, so a mechanism that concentrates on the best score serves a feasible model when one exists.
 //   l1       (1 - max(A - a, 0)/s_A)/2 + (1 - max(l - L, 0)/s_L)/2, with s_A = 1 (100 points), s_L = 100 ms
