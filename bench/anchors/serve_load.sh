@@ -11,7 +11,9 @@
 # /v2/health/ready, and stopped after its rows (also on Ctrl-C or an error). With CHECK=1, before the
 # load, fastapi_zoo_server.py --check asks our server for every model of the zoo (front models at their
 # own profile point, the others from one-model zoos) and fails unless all agree with torch to 1e-4. Formats: json (784 FP32 values in the
-# body) and binary (Triton's extension: a JSON header, then 3136 raw bytes; the answer also binary).
+# body), binary (Triton's extension: a JSON header, then 3136 raw bytes; the answer also binary) and grpc
+# (ours only: ModelInfer with raw_input_contents, driven by build/bench/patchzoo_grpc_load, wrk's closed loop
+# over gRPC; its "timeouts" are calls past the same 2 s deadline, its non-2xx the other non-OK codes).
 # wrk: 1 thread at c <= 8, 2 threads above (it shares the 2 cores with the server). Each row prints
 # req/s, p50, p99, non-2xx answers and wrk's timeouts (requests unanswered after 2 s), then a table.
 #
@@ -21,7 +23,7 @@
 # CONNECTIONS ("8 64 256"), SERVERS ("ours anchor"), FORMATS ("json binary"), PARAMETERS (the request's
 # parameters as JSON, default {}: every front model feasible), EXTRA_SERVE_ARGS (to `patchzoo serve`),
 # ANCHOR_ARGS (to fastapi_zoo_server.py, e.g. "--torch-threads 2" or "--http h11"), CHECK (0),
-# OURS_PORT (8765), ANCHOR_PORT (8766). wrk shares the cores with the server: rerun before trusting a
+# OURS_PORT (8765), OURS_GRPC_PORT (8767), ANCHOR_PORT (8766). wrk shares the cores with the server: rerun before trusting a
 # difference under 10%, and look at the load average printed before each server.
 set -euo pipefail
 
@@ -38,6 +40,13 @@ read -ra anchor_args <<<"${ANCHOR_ARGS:-}"
 patchzoo="$build_dir/examples/patchzoo/patchzoo"
 [ -x "$patchzoo" ] || { echo "serve_load: $patchzoo is missing (build the patchzoo example)" >&2; exit 2; }
 ours_port="${OURS_PORT:-8765}"
+ours_grpc_port="${OURS_GRPC_PORT:-8767}"
+grpc_load="$build_dir/bench/patchzoo_grpc_load"
+grpc_args=()
+if [[ " ${formats[*]} " == *" grpc "* ]]; then
+  [ -x "$grpc_load" ] || { echo "serve_load: $grpc_load is missing (build the patchzoo_grpc_load target)" >&2; exit 2; }
+  grpc_args=(--grpc-port "$ours_grpc_port")
+fi
 anchor_port="${ANCHOR_PORT:-8766}"
 command -v wrk > /dev/null || { echo "serve_load: wrk is not installed (scripts/setup installs it)" >&2; exit 2; }
 
@@ -77,6 +86,7 @@ header = json.dumps({"parameters": parameters,
                      "outputs": [{"name": "probabilities", "parameters": {"binary_data": True}}]}).encode()
 open(f"{work}/binary.body", "wb").write(header + struct.pack("<784f", *values))
 open(f"{work}/binary.length", "w").write(str(len(header)))
+open(f"{work}/pixels.f32", "wb").write(struct.pack("<784f", *values))
 PY
 
 wait_ready() {
@@ -96,7 +106,7 @@ for server in "${servers[@]}"; do
   case "$server" in
     ours)
       port="$ours_port"
-      "$patchzoo" serve --zoo "$zoo" --port "$port" "${extra_serve_args[@]}" > "$work/server.out" 2> "$work/server.err" &
+      "$patchzoo" serve --zoo "$zoo" --port "$port" "${grpc_args[@]}" "${extra_serve_args[@]}" > "$work/server.out" 2> "$work/server.err" &
       ;;
     anchor)
       port="$anchor_port"
@@ -114,11 +124,26 @@ for server in "${servers[@]}"; do
       --patchzoo "$patchzoo"
   fi
   for format in "${formats[@]}"; do
+    [ "$format" = grpc ] && [ "$server" != ours ] && continue  # the anchor speaks HTTP only
     header_length=""
     [ "$format" = binary ] && header_length="$(cat "$work/binary.length")"
     for c in "${connections[@]}"; do
       threads=2
       [ "$c" -le 8 ] && threads=1
+      if [ "$format" = grpc ]; then
+        # The JSON line of patchzoo_grpc_load; a non-zero exit only says some calls failed, as the row shows.
+        line="$("$grpc_load" --target "127.0.0.1:$ours_grpc_port" --connections "$c" --threads "$threads" \
+          --duration "$duration" --image-file "$work/pixels.f32" || true)"
+        read -r rps p50 p99 non2xx timeouts < <(/usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.argv[1]); codes = r["failed_by_code"]
+deadline = codes.pop("4", 0)  # DEADLINE_EXCEEDED
+print(round(r["requests_per_s"]), "%.2fms" % r["p50_ms"], "%.2fms" % r["p99_ms"], sum(codes.values()), deadline)' "$line")
+        row="| $server | $format | $c | $threads | $rps | $p50 | $p99 | $non2xx | $timeouts |"
+        echo "$row"
+        rows+=("$row")
+        continue
+      fi
       out="$work/wrk.txt"
       BODY="$work/$format.body" HEADER_LENGTH="$header_length" \
         wrk -t"$threads" -c"$c" -d"${duration}s" --latency -s "$repo/bench/anchors/serve_post.lua" \
@@ -137,7 +162,7 @@ for server in "${servers[@]}"; do
 done
 
 echo
-echo "| server | format | connections | wrk threads | req/s | p50 | p99 | non-2xx | timeouts |"
+echo "| server | format | connections | client threads | req/s | p50 | p99 | non-2xx | timeouts |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
