@@ -33,7 +33,7 @@ struct serve_options {
   std::string host = "127.0.0.1";
   int port = 8000;
   int grpc_port = -1;  // -1: no gRPC endpoint
-  int grpc_threads = 16;
+  int grpc_threads = 512;
   int workers = 2;
   int http_threads = 16;
   std::size_t max_connections = 512;

@@ -13,7 +13,9 @@ namespace patchzoo::serve {
 class inference_server;
 
 struct grpc_limits {
-  int max_threads = 16;  // RPCs handled at once; more are answered RESOURCE_EXHAUSTED at once
+  // Calls in flight at once, each holding a gRPC thread (mostly waiting for its batch); more are answered
+  // RESOURCE_EXHAUSTED at once, like the HTTP side's connection cap.
+  int max_threads = 512;
 };
 
 class grpc_endpoint {
