@@ -1,0 +1,396 @@
+// LlamaGen's GPT, proven equal to PyTorch: a PyTorch module with LlamaGen's architecture (written here from
+// autoregressive/models/gpt.py's facts: names, fused wqkv, SwiGLU, RMSNorm 1e-5, 2-D RoPE with a zero class
+// row) gets random weights, is saved as LlamaGen saves ({"model": state_dict}), converted by
+// scripts/convert-llamagen and loaded by load_llamagen_import; our teacher-forced logits must equal
+// PyTorch's. Also: corrupted checkpoints refused by the converter and by the loader, with the tensor's name.
+// Skipped (a message, not a failure) when /usr/bin/python3 cannot import torch.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <list>
+#include <string>
+#include <vector>
+
+#include "patchzoo/backend/eigen/eigen_backend.hpp"
+#include "patchzoo/backend/xtensor/xtensor_backend.hpp"
+#include "patchzoo/dpar/llamagen_import.hpp"
+#include "patchzoo/io/safetensors.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tolerances.hpp"
+
+using namespace patchzoo;
+
+namespace {
+
+// Written from LlamaGen's architecture facts (no code of gpt.py copied): argv = out_dir dim layers heads
+// vocab classes tokens batch conditional mode. mode: good | missing | shape | extra.
+constexpr const char* reference_py = R"PY(
+import json, math, struct, sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+out, dim, layers, heads, vocab, classes, tokens, batch, conditional = sys.argv[1], *map(int, sys.argv[2:10])
+mode = sys.argv[10]
+torch.manual_seed(1234)
+hd = dim // heads
+ffn = int(2 * 4 * dim / 3)
+ffn = ffn if ffn % 256 == 0 else ffn + 256 - ffn % 256
+
+def freqs_2d(grid, n_elem, cls_slots, base=10000):
+    half = n_elem // 2
+    f = 1.0 / (base ** (torch.arange(0, half, 2)[: half // 2].float() / half))
+    f = torch.outer(torch.arange(grid), f)                   # [grid, n_elem / 4]
+    g = torch.cat([f[:, None, :].expand(-1, grid, -1), f[None, :, :].expand(grid, -1, -1)], dim=-1)
+    cache = torch.stack([torch.cos(g), torch.sin(g)], dim=-1).flatten(0, 1)  # [grid^2, n_elem / 2, 2]
+    return torch.cat([torch.zeros(cls_slots, n_elem // 2, 2), cache])
+
+def rope(x, fc):  # x [b, s, h, hd]; interleaved pairs
+    xs = x.reshape(*x.shape[:-1], -1, 2)
+    fc = fc.view(1, xs.size(1), 1, xs.size(3), 2).to(x.dtype)
+    return torch.stack([xs[..., 0] * fc[..., 0] - xs[..., 1] * fc[..., 1],
+                        xs[..., 1] * fc[..., 0] + xs[..., 0] * fc[..., 1]], dim=-1).flatten(3)
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-5):
+        super().__init__(); self.eps = eps; self.weight = nn.Parameter(torch.ones(d))
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wqkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.wo = nn.Linear(dim, dim, bias=False)
+    def forward(self, x, fc):
+        b, s, _ = x.shape
+        q, k, v = self.wqkv(x).split([dim, dim, dim], dim=-1)
+        q, k, v = q.view(b, s, heads, hd), k.view(b, s, heads, hd), v.view(b, s, heads, hd)
+        q, k = rope(q, fc), rope(k, fc)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(hd)
+        att = att.masked_fill(torch.ones(s, s, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
+        return self.wo((att @ v).transpose(1, 2).reshape(b, s, dim))
+
+class FeedForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Linear(dim, ffn, bias=False)
+        self.w3 = nn.Linear(dim, ffn, bias=False)
+        self.w2 = nn.Linear(ffn, dim, bias=False)
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention, self.feed_forward = Attention(), FeedForward()
+        self.attention_norm, self.ffn_norm = RMSNorm(dim), RMSNorm(dim)
+    def forward(self, x, fc):
+        h = x + self.attention(self.attention_norm(x), fc)
+        return h + self.feed_forward(self.ffn_norm(h))
+
+class LabelEmbedder(nn.Module):
+    def __init__(self):
+        super().__init__(); self.embedding_table = nn.Embedding(classes + 1, dim)  # + the CFG null class
+
+class Transformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok_embeddings = nn.Embedding(vocab, dim)
+        if conditional:
+            self.cls_embedding = LabelEmbedder()
+        self.layers = nn.ModuleList(Block() for _ in range(layers))
+        self.norm = RMSNorm(dim)
+        self.output = nn.Linear(dim, vocab, bias=False)
+        self.freqs_cis = freqs_2d(int(math.isqrt(tokens)), hd, 1 if conditional else 0)  # not a buffer
+    def forward(self, idx, cond):
+        h = self.tok_embeddings(idx)
+        if conditional:
+            h = torch.cat([self.cls_embedding.embedding_table(cond)[:, None], h], dim=1)
+        fc = self.freqs_cis[: h.shape[1]]
+        for layer in self.layers:
+            h = layer(h, fc)
+        return self.output(self.norm(h))
+
+model = Transformer().eval()
+with torch.no_grad():  # random weights of O(1) effect, so every path carries signal (LlamaGen zeroes its head)
+    for name, p in model.named_parameters():
+        if name.endswith("norm.weight"):
+            p.copy_(1 + 0.1 * torch.randn_like(p))
+        elif "embedding" in name:
+            p.normal_(0, 1)
+        else:
+            p.normal_(0, 1.5 / math.sqrt(p.shape[1]))
+sd = model.state_dict()
+if mode == "missing":
+    del sd["layers.1.feed_forward.w3.weight"]
+elif mode == "shape":
+    sd["layers.0.attention.wo.weight"] = torch.zeros(dim, dim + 1)
+elif mode == "extra":
+    sd["layers.0.attention.wqkv.bias"] = torch.zeros(3 * dim)
+torch.save({"model": sd, "args": {"gpt_model": "test"}}, out + "/model.pt")
+if mode != "good":
+    sys.exit(0)
+
+seq = torch.randint(0, vocab, (batch, tokens))
+labels = torch.tensor([(7 * i + 3) % max(classes, 1) for i in range(batch)])
+if batch > 1:
+    labels[-1] = classes  # the CFG null class
+with torch.no_grad():
+    logits32 = model(seq[:, :-1], labels).float()
+    model = model.double()
+    model.freqs_cis = model.freqs_cis.double()
+    logits64 = model(seq[:, :-1], labels)
+
+def save(path, named):  # safetensors by hand: u64 header length, JSON header, raw little-endian bytes
+    header, blobs, offset = {"__metadata__": {"writer": "reference.py"}}, [], 0
+    for name, t, code, fmt in named:
+        raw = t.contiguous().numpy().astype(fmt).tobytes()
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+save(out + "/reference.safetensors", [
+    ("tokens", seq.to(torch.int32), "I32", "<i4"), ("labels", labels.to(torch.int32), "I32", "<i4"),
+    ("logits32", logits32.reshape(-1, vocab), "F32", "<f4"), ("logits64", logits64.reshape(-1, vocab), "F64", "<f8")])
+)PY";
+
+bool torch_available() {
+  static const bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+  return ok;
+}
+
+const std::filesystem::path converter = std::filesystem::path(PATCHZOO_SOURCE_DIR) / "scripts" / "convert-llamagen";
+
+std::string quoted(const std::filesystem::path& p) {
+  std::string q(1, '\'');  // appended piecewise: g++ 12 warns (a false -Wstringop-overflow) on "'" + s
+  q += p.string();
+  q += '\'';
+  return q;
+}
+
+// Runs a command with stderr (and stdout) captured; returns the exit status.
+int run(const std::string& command, const std::filesystem::path& log) {
+  const int status = std::system((command + " >" + quoted(log) + " 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct gpt_shape {
+  std::int64_t dim, layers, heads, vocab, classes, tokens, batch;
+  bool conditional = true;
+};
+
+// The PyTorch model's checkpoint (dir/model.pt) and, for mode "good", its logits (dir/reference.safetensors).
+void write_reference(const temp_dir& dir, const gpt_shape& g, const std::string& mode) {
+  const auto script = dir / "reference.py";
+  write_file_bytes(script, reference_py);
+  const std::string command = "/usr/bin/python3 " + quoted(script) + " " + quoted(dir.path) + " " +
+                              std::to_string(g.dim) + " " + std::to_string(g.layers) + " " + std::to_string(g.heads) +
+                              " " + std::to_string(g.vocab) + " " + std::to_string(g.classes) + " " +
+                              std::to_string(g.tokens) + " " + std::to_string(g.batch) + " " +
+                              (g.conditional ? "1" : "0") + " " + mode;
+  REQUIRE_MESSAGE(run(command, dir / "reference.log") == 0, read_file_bytes(dir / "reference.log"));
+}
+
+std::string convert_command(const temp_dir& dir, const gpt_shape& g, const std::string& extra = "") {
+  return "/usr/bin/python3 " + quoted(converter) + " --kind gpt " + quoted(dir / "model.pt") + " " +
+         quoted(dir / "model.safetensors") + " --heads " + std::to_string(g.heads) + " --tokens " +
+         std::to_string(g.tokens) + (g.conditional ? "" : " --unconditional") + extra;
+}
+
+struct logit_diff {
+  double max_abs = 0, max_rel = 0;  // rel: |d| / max(|want|, 1)
+  bool within = true;
+};
+
+logit_diff compare(const tensor<float>& got, const tensor<double>& want, double abs_tol, double rel_tol) {
+  logit_diff d;
+  REQUIRE(got.numel() == want.numel());
+  for (std::int64_t i = 0; i < got.numel(); ++i) {
+    const double e = std::abs(static_cast<double>(got[i]) - want[i]);
+    d.max_abs = std::max(d.max_abs, e);
+    d.max_rel = std::max(d.max_rel, e / std::max(std::abs(want[i]), 1.0));
+    if (!(e <= abs_tol + rel_tol * std::abs(want[i]))) d.within = false;
+  }
+  return d;
+}
+
+// docs/numerics.md, "llamagen_import": our float32 logits against PyTorch's (float32 and float64).
+const test::tolerance logits_tol = test::f32_tolerance("llamagen_import");
+
+template <class B>
+void check_against_pytorch(const gpt_shape& g, const std::string& convert_extra = "") {
+  using clock = std::chrono::steady_clock;
+  temp_dir dir("llamagen_import");
+  const auto t0 = clock::now();
+  write_reference(dir, g, "good");
+  const auto t1 = clock::now();
+  REQUIRE_MESSAGE(run(convert_command(dir, g, convert_extra), dir / "convert.log") == 0,
+                  read_file_bytes(dir / "convert.log"));
+  const auto t2 = clock::now();
+  B be;
+  const auto model = dpar::load_llamagen_import(be, dir / "model.safetensors");
+  const auto& c = model->config();
+  CHECK(c.vocab == g.vocab);
+  CHECK(c.layers == g.layers);
+  CHECK(c.block.dim == g.dim);
+  CHECK(c.block.heads == g.heads);
+  CHECK(c.tokens == g.tokens);
+  CHECK(c.conditional == g.conditional);
+  if (g.conditional) CHECK(c.classes == g.classes);
+
+  const safetensors_reader ref(dir / "reference.safetensors");
+  dpar::token_grid_batch batch;
+  batch.tokens_per_image = g.tokens;
+  batch.row_width = c.row_width;
+  batch.tokens = ref.load<std::int32_t>("tokens").to_vector();
+  if (g.conditional) batch.labels = ref.load<std::int32_t>("labels").to_vector();
+  const auto t3 = clock::now();
+  model->forward(be, batch);
+  const tensor<float> ours = model->logits(be);
+  const auto t4 = clock::now();
+  const auto want32 = ref.load<float>("logits32");
+  tensor<double> want32d(want32.shape());
+  for (std::int64_t i = 0; i < want32.numel(); ++i) want32d[i] = want32[i];
+  const auto want64 = ref.load<double>("logits64");
+  REQUIRE(ours.numel() == want64.numel());
+  const logit_diff d32 = compare(ours, want32d, logits_tol.abs, logits_tol.rel);
+  const logit_diff d64 = compare(ours, want64, logits_tol.abs, logits_tol.rel);
+  tensor<float> torch32 = want32.clone();
+  const logit_diff torch_self = compare(torch32, want64, logits_tol.abs, logits_tol.rel);
+  double rms = 0;
+  for (std::int64_t i = 0; i < want64.numel(); ++i) rms += want64[i] * want64[i];
+  rms = std::sqrt(rms / static_cast<double>(want64.numel()));
+  const auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  MESSAGE("llamagen_import ", B::name, " dim ", g.dim, " layers ", g.layers, " heads ", g.heads, " vocab ", g.vocab,
+          " tokens ", g.tokens, " batch ", g.batch, std::string(g.conditional ? " conditional" : " unconditional"),
+          ": logits rms ", rms, "; max |ours - torch f32| ", d32.max_abs, " (rel ", d32.max_rel,
+          "), max |ours - torch f64| ", d64.max_abs, " (rel ", d64.max_rel, "), max |torch f32 - torch f64| ",
+          torch_self.max_abs, "; seconds: pytorch ", secs(t0, t1), ", convert ", secs(t1, t2), ", load ",
+          secs(t2, t3), ", forward ", secs(t3, t4));
+  CHECK(rms > 0.5);  // the logits carry signal
+  CHECK(d32.within);
+  CHECK(d64.within);
+}
+
+}  // namespace
+
+TEST_CASE("llamagen import: a small GPT equals PyTorch (eigen and xtensor, batch of 2 with the null class)") {
+  if (!torch_available()) {
+    MESSAGE("skipped: /usr/bin/python3 cannot import torch");
+    return;
+  }
+  const gpt_shape small{.dim = 64, .layers = 2, .heads = 4, .vocab = 64, .classes = 10, .tokens = 16, .batch = 2};
+  check_against_pytorch<eigen_backend>(small);
+  check_against_pytorch<xtensor_backend>(small);
+  check_against_pytorch<eigen_backend>({.dim = 96, .layers = 3, .heads = 6, .vocab = 50, .classes = 7, .tokens = 36,
+                                        .batch = 3});
+}
+
+TEST_CASE("llamagen import: the unconditional variant (no class embedding) equals PyTorch") {
+  if (!torch_available()) {
+    MESSAGE("skipped: /usr/bin/python3 cannot import torch");
+    return;
+  }
+  check_against_pytorch<eigen_backend>(
+      {.dim = 64, .layers = 2, .heads = 4, .vocab = 64, .classes = 0, .tokens = 16, .batch = 2, .conditional = false});
+}
+
+TEST_CASE("llamagen import: GPT-B (dim 768, 12 layers, 12 heads, vocab 16384, 256 tokens) equals PyTorch") {
+  if (!torch_available()) {
+    MESSAGE("skipped: /usr/bin/python3 cannot import torch");
+    return;
+  }
+  check_against_pytorch<eigen_backend>(
+      {.dim = 768, .layers = 12, .heads = 12, .vocab = 16384, .classes = 1000, .tokens = 256, .batch = 1},
+      " --config GPT-B --classes 1000");
+}
+
+TEST_CASE("llamagen import: the converter refuses a missing, mis-shaped or unknown tensor by name and writes nothing") {
+  if (!torch_available()) {
+    MESSAGE("skipped: /usr/bin/python3 cannot import torch");
+    return;
+  }
+  const gpt_shape small{.dim = 64, .layers = 2, .heads = 4, .vocab = 64, .classes = 10, .tokens = 16, .batch = 2};
+  const auto refused = [&](const std::string& mode, const std::string& extra, const std::string& expected) {
+    CAPTURE(mode);
+    CAPTURE(extra);
+    temp_dir dir("llamagen_refuse");
+    write_reference(dir, small, mode);
+    const int status = run(convert_command(dir, small, extra), dir / "convert.log");
+    const std::string log = read_file_bytes(dir / "convert.log");
+    CAPTURE(log);
+    CHECK(status == 2);
+    CHECK(log.find(expected) != std::string::npos);
+    CHECK(log.find("nothing written") != std::string::npos);
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path)) files.push_back(e.path().filename().string());
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> expected_files{"convert.log", "model.pt", "reference.log", "reference.py"};
+    if (mode == "good") expected_files.push_back("reference.safetensors");
+    CHECK(files == expected_files);  // no output, no temporary left beside it
+  };
+  refused("missing", "", "missing tensor 'layers.1.feed_forward.w3.weight' (expected [256, 64])");
+  refused("shape", "", "tensor 'layers.0.attention.wo.weight': shape mismatch: expected [64, 64], found [64, 65]");
+  refused("extra", "", "unknown tensor 'layers.0.attention.wqkv.bias' of shape [192]");
+  refused("good", " --classes 1000", "tensor 'cls_embedding.embedding_table.weight': shape mismatch: expected [1001, 64], found [11, 64]");
+  refused("good", " --unconditional", "unknown tensor 'cls_embedding.embedding_table.weight'");
+  refused("good", " --config GPT-B", "tensor 'tok_embeddings.weight': GPT-B has dim 768, found [64, 64]");
+}
+
+TEST_CASE("llamagen import: the loader refuses a missing, mis-shaped or unknown tensor and a foreign file by name") {
+  if (!torch_available()) {
+    MESSAGE("skipped: /usr/bin/python3 cannot import torch");
+    return;
+  }
+  const gpt_shape small{.dim = 64, .layers = 2, .heads = 4, .vocab = 64, .classes = 10, .tokens = 16, .batch = 2};
+  temp_dir dir("llamagen_loader");
+  write_reference(dir, small, "good");
+  REQUIRE_MESSAGE(run(convert_command(dir, small), dir / "convert.log") == 0, read_file_bytes(dir / "convert.log"));
+  const safetensors_reader good(dir / "model.safetensors");
+  CHECK(good.metadata().at("source.state_dict") == "model");
+
+  // A copy of the converted file with one change: drop `skip`, reshape `reshape` to [64, 65], add `extra`.
+  const auto variant = [&](const std::string& name, const std::string& skip, const std::string& reshape,
+                           const std::string& extra, bool keep_format = true) {
+    std::list<tensor<float>> keep;
+    safetensors_writer w;
+    for (const auto& [k, v] : good.metadata())
+      if (keep_format || k != "format") w.add_metadata(k, v);
+    for (const auto& e : good.entries()) {
+      if (e.name == skip) continue;
+      keep.push_back(e.name == reshape ? tensor<float>(shape_t{64, 65}) : good.load<float>(e.name));
+      w.add(e.name, keep.back().view());
+    }
+    if (!extra.empty()) {
+      keep.push_back(tensor<float>(shape_t{192}));
+      w.add(extra, keep.back().view());
+    }
+    w.write(dir / name);
+    return dir / name;
+  };
+  eigen_backend be;
+  CHECK_THROWS_WITH_AS(dpar::load_llamagen_import(be, variant("missing.safetensors", "blocks.1.ffn.w3", "", "")),
+                       doctest::Contains("missing tensor 'blocks.1.ffn.w3' (expected F32 [256, 64])"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(dpar::load_llamagen_import(be, variant("shape.safetensors", "", "blocks.0.attn.wo", "")),
+                       doctest::Contains("tensor 'blocks.0.attn.wo': shape mismatch: expected [64, 64] (destination), "
+                                         "found [64, 65] (file)"),
+                       patchzoo::error);
+  CHECK_THROWS_WITH_AS(dpar::load_llamagen_import(be, variant("extra.safetensors", "", "", "blocks.0.attn.bias")),
+                       doctest::Contains("unknown tensor 'blocks.0.attn.bias' of shape [192]"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(dpar::load_llamagen_import(be, variant("foreign.safetensors", "", "", "", false)),
+                       doctest::Contains("not a converted LlamaGen checkpoint (metadata 'format' is missing"),
+                       patchzoo::error);
+  CHECK_NOTHROW(dpar::load_llamagen_import(be, variant("copy.safetensors", "", "", "")));
+}
