@@ -88,14 +88,14 @@ dpar::token_grid_batch training_batch() {
 template <class Model, class Batch>
 void train_loop(benchmark::State& state, Model& model, const Batch& batch) {
   be_t be;
-  train::adamw_optimizer<be_t, float> opt(model.layout(), {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8,
-                                                           .weight_decay = 0.05});
+  training::adamw_optimizer<be_t, float> opt(model.layout(),
+                                             {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05});
   std::uint64_t step = 0;
   for (auto _ : state) {
     model.grads().zero();
     benchmark::DoNotOptimize(model.forward(be, batch, dpar::step_noise{true, ++step}));
     model.backward(be);
-    train::clip_grad_norm(be, model.grads(), 1.0);
+    training::clip_grad_norm(be, model.grads(), 1.0);
     opt.step(be, model.params(), model.grads(), 1e-3);
   }
 }

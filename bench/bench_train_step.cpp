@@ -27,8 +27,8 @@ template <class B>
 void train_step(benchmark::State& state) {
   B be;
   nn::transformer<B, float> model(reference_model(), 1);
-  train::adamw_optimizer<B, float> opt(model.layout(), {.lr = 3e-4, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8,
-                                                        .weight_decay = 0.05});
+  training::adamw_optimizer<B, float> opt(model.layout(),
+                                          {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05});
   const data::markov_tokens source(1024, 4, 2);
   rng_stream r(3);
   const auto batch = source.batch(8, 256, r);
@@ -36,7 +36,7 @@ void train_step(benchmark::State& state) {
     model.grads().zero();
     benchmark::DoNotOptimize(model.forward(be, batch));
     model.backward(be);
-    train::clip_grad_norm(be, model.grads(), 1.0);
+    training::clip_grad_norm(be, model.grads(), 1.0);
     opt.step(be, model.params(), model.grads(), 3e-4);
   }
   state.counters["tokens/s"] = benchmark::Counter(8.0 * 256.0, benchmark::Counter::kIsIterationInvariantRate);

@@ -73,9 +73,9 @@ void run_tiny_lm(const tiny_lm_options& o) {
   cfg.max_seq = o.seq;
   cfg.block = {.dim = o.dim, .heads = o.heads, .ffn_hidden = 3 * o.dim, .norm_eps = 1e-5f};
   nn::transformer<B, float> model(cfg, o.seed);
-  train::adamw_optimizer<B, float> opt(model.layout(), {.lr = o.lr, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8,
-                                                        .weight_decay = 0.05});
-  const auto schedule = train::lr_schedule::warmup_cosine(o.lr, o.steps / 10, o.steps, o.lr / 10);
+  training::adamw_optimizer<B, float> opt(model.layout(),
+                                          {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05});
+  const auto schedule = training::lr_schedule::warmup_cosine(o.lr, o.steps / 10, o.steps, o.lr / 10);
   const data::markov_tokens source(o.vocab, 4, o.seed + 1);
   const double floor = source.entropy_rate();
   rng_stream data_rng(o.seed + 2);
@@ -90,7 +90,7 @@ void run_tiny_lm(const tiny_lm_options& o) {
     model.grads().zero();
     losses.push_back(model.forward(be, batch));
     model.backward(be);
-    train::clip_grad_norm(be, model.grads(), 1.0);
+    training::clip_grad_norm(be, model.grads(), 1.0);
     opt.step(be, model.params(), model.grads(), schedule.at(step));
     char extra[32];
     std::snprintf(extra, sizeof extra, "loss %.4f", losses.back());

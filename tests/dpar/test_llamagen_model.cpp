@@ -225,7 +225,7 @@ TEST_CASE("llamagen: 40 training steps on a structured token grid lower the loss
     cfg.init_std = 0.02;
     cfg.zero_head = true;
     dpar::llamagen_model<eigen_backend, float> model(cfg, 7);
-    train::adamw_optimizer<eigen_backend, float> opt(model.layout(), {.lr = 3e-3, .weight_decay = 0.05});
+    training::adamw_optimizer<eigen_backend, float> opt(model.layout(), {.weight_decay = 0.05});
     rng_stream r(11);
     std::vector<double> losses;
     for (int s = 0; s < 40; ++s) {
@@ -233,7 +233,7 @@ TEST_CASE("llamagen: 40 training steps on a structured token grid lower the loss
       model.grads().zero();
       losses.push_back(model.forward(be, batch, {.training = true, .seed = static_cast<std::uint64_t>(s)}));
       model.backward(be);
-      train::clip_grad_norm(be, model.grads(), 1.0);
+      training::clip_grad_norm(be, model.grads(), 1.0);
       opt.step(be, model.params(), model.grads(), 3e-3);
     }
     MESSAGE("loss " << losses.front() << " -> " << losses.back() << " (source entropy rate "

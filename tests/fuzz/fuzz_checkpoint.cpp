@@ -1,4 +1,4 @@
-// Fuzzes train::load_checkpoint (train/checkpoint.hpp) for a fixed small transformer: the file must match
+// Fuzzes training::load_checkpoint (train/checkpoint.hpp) for a fixed small transformer: the file must match
 // its layout tensor by tensor, carry the format tag and a step count; anything else is a patchzoo::error.
 // The seed is a real checkpoint of that model, so mutations start from a file that loads.
 #include <cstdint>
@@ -25,18 +25,18 @@ nn::transformer_config tiny_config() {
 struct model {
   eigen_backend be;
   nn::transformer<eigen_backend, float> net{tiny_config(), 3};
-  train::adamw_optimizer<eigen_backend, float> opt{net.layout(), {}};
+  training::adamw_optimizer<eigen_backend, float> opt{net.layout(), {}};
 };
 
 }  // namespace
 
 void fuzz_one(std::span<const std::uint8_t> input) {
   static model m;
-  (void)train::load_checkpoint(m.be, scratch_file(".safetensors").write(input), m.net.params(), m.opt);
-  (void)train::load_checkpoint_params(m.be, scratch_file(".safetensors").path(), m.net.params());
+  (void)training::load_checkpoint(m.be, scratch_file(".safetensors").write(input), m.net.params(), m.opt);
+  (void)training::load_checkpoint_params(m.be, scratch_file(".safetensors").path(), m.net.params());
 }
 
 void write_seeds(const seed_writer& out) {
   model m;
-  train::save_checkpoint(m.be, out.path("tiny.safetensors"), m.net.params(), m.opt, {{"data_rng_counter", "7"}});
+  training::save_checkpoint(m.be, out.path("tiny.safetensors"), m.net.params(), m.opt, {{"data_rng_counter", "7"}});
 }

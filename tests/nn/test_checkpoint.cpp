@@ -29,7 +29,7 @@ nn::transformer_config small_config(std::int64_t dim = 16) {
 struct run {
   eigen_backend be;
   nn::transformer<eigen_backend, float> model{small_config(), 5};
-  train::adamw_optimizer<eigen_backend, float> opt{model.layout(), {.lr = 1e-2}};
+  training::adamw_optimizer<eigen_backend, float> opt{model.layout(), {}};
   data::markov_tokens source{10, 2, 9};
   rng_stream data_rng{17};
 
@@ -38,7 +38,7 @@ struct run {
     model.grads().zero();
     const double loss = model.forward(be, batch);
     model.backward(be);
-    train::clip_grad_norm(be, model.grads(), 1.0);
+    training::clip_grad_norm(be, model.grads(), 1.0);
     opt.step(be, model.params(), model.grads(), 1e-2);
     return loss;
   }
@@ -56,11 +56,11 @@ TEST_CASE("checkpoint: resuming reproduces the uninterrupted loss curve exactly"
   {
     run first;
     for (int s = 0; s < 4; ++s) CHECK(first.step() == expected[s]);
-    train::save_checkpoint(first.be, path, first.model.params(), first.opt,
-                           {{"data_rng_counter", std::to_string(first.data_rng.counter())}});
+    training::save_checkpoint(first.be, path, first.model.params(), first.opt,
+                              {{"data_rng_counter", std::to_string(first.data_rng.counter())}});
   }
   run resumed;
-  const auto meta = train::load_checkpoint(resumed.be, path, resumed.model.params(), resumed.opt);
+  const auto meta = training::load_checkpoint(resumed.be, path, resumed.model.params(), resumed.opt);
   CHECK(resumed.opt.steps() == 4);
   resumed.data_rng = rng_stream(17, std::stoull(meta.at("data_rng_counter")));
   for (int s = 4; s < 10; ++s) CHECK(resumed.step() == expected[s]);
@@ -71,17 +71,17 @@ TEST_CASE("checkpoint: a file for another model shape is rejected and the model 
   const temp_dir dir("checkpoint");
   const auto path = dir / "mismatch.safetensors";
   nn::transformer<eigen_backend, float> wide(small_config(32), 1);
-  train::adamw_optimizer<eigen_backend, float> wide_opt(wide.layout(), {});
-  train::save_checkpoint(be, path, wide.params(), wide_opt);
+  training::adamw_optimizer<eigen_backend, float> wide_opt(wide.layout(), {});
+  training::save_checkpoint(be, path, wide.params(), wide_opt);
 
   nn::transformer<eigen_backend, float> narrow(small_config(16), 2);
-  train::adamw_optimizer<eigen_backend, float> narrow_opt(narrow.layout(), {});
+  training::adamw_optimizer<eigen_backend, float> narrow_opt(narrow.layout(), {});
   const auto before = download(be, std::as_const(narrow.params()).flat());
-  CHECK_THROWS_WITH_AS(train::load_checkpoint(be, path, narrow.params(), narrow_opt),
+  CHECK_THROWS_WITH_AS(training::load_checkpoint(be, path, narrow.params(), narrow_opt),
                        doctest::Contains("shape"), patchzoo::error);
   const auto after = download(be, std::as_const(narrow.params()).flat());
   CHECK(before.to_vector() == after.to_vector());
 
   std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a checkpoint";
-  CHECK_THROWS_AS(train::load_checkpoint(be, path, narrow.params(), narrow_opt), patchzoo::error);
+  CHECK_THROWS_AS(training::load_checkpoint(be, path, narrow.params(), narrow_opt), patchzoo::error);
 }

@@ -35,8 +35,8 @@ std::vector<double> train_curve(int steps) {
   nn::transformer_config cfg = tiny_config();
   cfg.init_std = 0.02;
   nn::transformer<B, float> model(cfg, 7);
-  train::adamw_optimizer<B, float> opt(model.layout(), {.lr = 3e-3, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8,
-                                                        .weight_decay = 0.05});
+  training::adamw_optimizer<B, float> opt(model.layout(),
+                                          {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05});
   const data::markov_tokens source(12, 2, 3);
   rng_stream r(11);
   std::vector<double> losses;
@@ -45,7 +45,7 @@ std::vector<double> train_curve(int steps) {
     model.grads().zero();
     losses.push_back(model.forward(be, batch));
     model.backward(be);
-    train::clip_grad_norm(be, model.grads(), 1.0);
+    training::clip_grad_norm(be, model.grads(), 1.0);
     opt.step(be, model.params(), model.grads(), 3e-3);
   }
   return losses;

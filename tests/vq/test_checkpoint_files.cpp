@@ -37,7 +37,7 @@ vq::vq_config config() {
   return c;
 }
 
-vq::vq_train_config training(const fs::path& dir, std::int64_t steps) {
+vq::vq_train_config train_config(const fs::path& dir, std::int64_t steps) {
   vq::vq_train_config t;
   t.steps = steps;
   t.batch = 4;
@@ -52,7 +52,7 @@ vq::vq_train_config training(const fs::path& dir, std::int64_t steps) {
 std::vector<vq::vq_step_log> train_to(const fs::path& dir, std::int64_t until) {
   eigen_backend be;
   vq::vq_tokenizer<eigen_backend, float> model(config(), 4);
-  vq::vq_trainer<eigen_backend> trainer(model, images(), training(dir, 8));
+  vq::vq_trainer<eigen_backend> trainer(model, images(), train_config(dir, 8));
   trainer.resume(be);
   trainer.run(be, {}, until);
   return trainer.history();
@@ -156,7 +156,7 @@ TEST_CASE("vq checkpoint: every stored tensor's shape is checked, naming file an
   vq::vq_tokenizer<eigen_backend, float> model(config(), 4);
   const auto before = download(be, std::as_const(model).params().flat());
   const auto load_fails_with = [&](const std::string& message) {
-    vq::vq_trainer<eigen_backend> trainer(model, images(), training(dir.path, 8));
+    vq::vq_trainer<eigen_backend> trainer(model, images(), train_config(dir.path, 8));
     CHECK_THROWS_WITH_AS(trainer.resume(be), doctest::Contains(message.c_str()), error);
     CHECK(trainer.step() == 0);
     CHECK(trainer.history().empty());

@@ -50,8 +50,8 @@ training_result train_in(const fs::path& dir, std::uint64_t seed = 3) {
 std::int64_t load_in(const fs::path& dir) {
   eigen_backend be;
   auto model = make_classifier<eigen_backend, float>(mlp({8}), 1);
-  train::adamw_optimizer<eigen_backend, float> opt(model->layout(), {});
-  train::load_checkpoint(be, checkpoint_in(dir).path, model->params(), opt);
+  training::adamw_optimizer<eigen_backend, float> opt(model->layout(), {});
+  training::load_checkpoint(be, checkpoint_in(dir).path, model->params(), opt);
   return opt.steps();
 }
 

@@ -184,9 +184,9 @@ inline surrogate train_surrogate(const tensor<float>& images, const tensor<float
   const std::int64_t rows = x.dim(0), classes = zoo::class_count, pixels = zoo::image_side * zoo::image_side;
   const std::int64_t per_epoch = (rows + cfg.batch - 1) / cfg.batch, total = per_epoch * cfg.epochs;
   const auto schedule =
-      train::lr_schedule::warmup_cosine(cfg.lr, std::min<std::int64_t>(100, total / 10), total + 1, cfg.lr * 0.02);
-  train::adamw_optimizer<eigen_backend, float> opt(
-      model->layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = cfg.weight_decay});
+      training::lr_schedule::warmup_cosine(cfg.lr, std::min<std::int64_t>(100, total / 10), total + 1, cfg.lr * 0.02);
+  training::adamw_optimizer<eigen_backend, float> opt(
+      model->layout(), {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = cfg.weight_decay});
   const auto ws = model->make_workspace();
   double epoch_loss = 0;
   std::int64_t step = 0;

@@ -13,7 +13,7 @@ template <backend B>
   requires transformer_ops<B, float>
 std::unique_ptr<llamagen_model<B, float>> load_llamagen(B& be, const std::filesystem::path& path) {
   auto model = std::make_unique<llamagen_model<B, float>>(llamagen_config_from(read_checkpoint_metadata(path)), 0);
-  train::load_checkpoint_params(be, path, model->params());
+  training::load_checkpoint_params(be, path, model->params());
   return model;
 }
 
@@ -24,7 +24,7 @@ std::unique_ptr<dpar_model<B, float>> load_dpar(B& be, const std::filesystem::pa
   const auto meta = read_checkpoint_metadata(path);
   auto model = std::make_unique<dpar_model<B, float>>(dpar_config_from(meta), 0);
   patcher = patcher_config_from(meta);
-  train::load_checkpoint_params(be, path, model->params());
+  training::load_checkpoint_params(be, path, model->params());
   return model;
 }
 

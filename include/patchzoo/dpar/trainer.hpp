@@ -79,7 +79,7 @@ class trainer {
   trainer(Model& model, const vq::token_file& data, const train_config& cfg, const entropy_file* entropies = nullptr,
           const patcher_config& patcher = {})
       : model_(model), data_(data), cfg_(cfg), entropies_(entropies), patcher_(patcher),
-        opt_(model.layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
+        opt_(model.layout(), {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
         schedule_(make_schedule(cfg)), order_(data.count(), cfg.batch, cfg.seed) {
     const auto& mc = model.config();
     check(cfg.steps >= 1, "trainer", "steps ", cfg.steps, " must be positive");
@@ -105,7 +105,7 @@ class trainer {
   std::int64_t resume(B& be) {
     if (cfg_.out_dir.empty() || !std::filesystem::exists(trainer_checkpoint_path(cfg_.out_dir))) return 0;
     const auto path = trainer_checkpoint_path(cfg_.out_dir);
-    const auto meta = train::load_checkpoint(be, path, model_.params(), opt_);
+    const auto meta = training::load_checkpoint(be, path, model_.params(), opt_);
     check(metadata_detail::field(meta, "model.kind") == model_metadata().at("model.kind"), "trainer::resume",
           path.string(), " holds a ", metadata_detail::field(meta, "model.kind"), " model, this run trains ",
           model_metadata().at("model.kind"));
@@ -138,7 +138,7 @@ class trainer {
         loss = model_.forward(be, grid_batch(indices), noise);
       }
       model_.backward(be);
-      const double norm = train::clip_grad_norm(be, model_.grads(), cfg_.clip);
+      const double norm = training::clip_grad_norm(be, model_.grads(), cfg_.clip);
       const double lr = schedule_.at(s);
       opt_.step(be, model_.params(), model_.grads(), lr);
       be.synchronize();
@@ -167,7 +167,7 @@ class trainer {
     meta["train.flops"] = metadata_detail::real_text(flops_);
     write_csv(cfg_.out_dir / "loss.csv");
     write_plot(cfg_.out_dir / "loss.png");
-    train::save_checkpoint(be, trainer_checkpoint_path(cfg_.out_dir), model_.params(), opt_, meta);
+    training::save_checkpoint(be, trainer_checkpoint_path(cfg_.out_dir), model_.params(), opt_, meta);
   }
 
   metadata_map model_metadata() const {
@@ -185,13 +185,13 @@ class trainer {
     else return model_.config().slots();
   }
 
-  static train::lr_schedule make_schedule(const train_config& c) {
+  static training::lr_schedule make_schedule(const train_config& c) {
     check(c.lr > 0 && c.warmup >= 0 && c.warmup < c.steps, "trainer", "lr ", c.lr, " must be positive and warmup ",
           c.warmup, " below steps ", c.steps);
-    if (c.cosine) return train::lr_schedule::warmup_cosine(c.lr, c.warmup, c.steps, c.min_lr);
+    if (c.cosine) return training::lr_schedule::warmup_cosine(c.lr, c.warmup, c.steps, c.min_lr);
     if (c.warmup > 0)  // warmup then constant: a cosine whose floor is the peak
-      return train::lr_schedule::warmup_cosine(c.lr, c.warmup, c.steps, c.lr);
-    return train::lr_schedule::constant(c.lr);
+      return training::lr_schedule::warmup_cosine(c.lr, c.warmup, c.steps, c.lr);
+    return training::lr_schedule::constant(c.lr);
   }
 
   token_grid_batch grid_batch(const std::vector<std::int64_t>& indices) const {
@@ -262,8 +262,8 @@ class trainer {
   train_config cfg_;
   const entropy_file* entropies_;
   patcher_config patcher_;
-  train::adamw_optimizer<B, float> opt_;
-  train::lr_schedule schedule_;
+  training::adamw_optimizer<B, float> opt_;
+  training::lr_schedule schedule_;
   token_order order_;
   std::vector<train_step_log> history_;
   std::int64_t tokens_ = 0;

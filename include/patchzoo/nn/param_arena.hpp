@@ -1,10 +1,13 @@
 #pragma once
 // All parameters of a model in one allocation, cut into named slices (llm.c's parameter arena).
 // Gradients and optimizer moments are arenas with the same layout, so one call can clip or update
-// everything, and checkpoints walk the slices by name.
+// everything, and checkpoints walk the slices by name. Each arena holds its own copy of the layout (names
+// and offsets, small next to the buffer), so arenas, the models that own them and optimizers built from
+// them can move freely: nothing points into another object.
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "patchzoo/backend/concepts.hpp"
@@ -16,9 +19,10 @@ struct param_slice {
   std::string name;
   shape_t shape;
   std::int64_t offset = 0;  // in elements from the arena start
+  friend bool operator==(const param_slice&, const param_slice&) = default;
 };
 
-// The layout alone: names, shapes, offsets. Built once per model, shared by its arenas.
+// The layout alone: names, shapes, offsets. Built once per model; its arenas copy it.
 class param_layout {
  public:
   // Returns the slice index; names must be unique.
@@ -40,6 +44,7 @@ class param_layout {
       if (s.name == name) return s;
     throw error("param_layout: no parameter named '" + name + "'");
   }
+  friend bool operator==(const param_layout&, const param_layout&) = default;
 
  private:
   std::vector<param_slice> slices_;
@@ -51,23 +56,23 @@ template <backend B, real T>
 class param_arena {
  public:
   param_arena() = default;
-  explicit param_arena(const param_layout& layout) : layout_(&layout), buffer_(shape_t{layout.total()}) {}
+  explicit param_arena(param_layout layout) : layout_(std::move(layout)), buffer_(shape_t{layout_.total()}) {}
 
   tensor_view<T> operator[](std::size_t index) {
-    const auto& s = layout_->slices()[index];
+    const auto& s = layout_.slices()[index];
     return {buffer_.data() + s.offset, s.shape};
   }
   const_view<T> operator[](std::size_t index) const {
-    const auto& s = layout_->slices()[index];
+    const auto& s = layout_.slices()[index];
     return {buffer_.data() + s.offset, s.shape};
   }
   tensor_view<T> flat() { return buffer_.view(); }
   const_view<T> flat() const { return buffer_.cview(); }
-  const param_layout& layout() const { return *layout_; }
+  const param_layout& layout() const { return layout_; }
   void zero() { buffer_.zero(); }
 
  private:
-  const param_layout* layout_ = nullptr;
+  param_layout layout_;
   tensor_on<B, T> buffer_;
 };
 

@@ -7,10 +7,10 @@
 
 #include "patchzoo/nn/param_arena.hpp"
 
-namespace patchzoo::train {
+namespace patchzoo::training {
 
+// No learning rate here: step() takes it, so that a schedule is the one source of it.
 struct adamw_config {
-  double lr = 1e-4;
   double beta1 = 0.9;
   double beta2 = 0.95;
   double eps = 1e-8;
@@ -25,6 +25,10 @@ class adamw_optimizer {
 
   // One update with learning rate lr (from a schedule); the step counter drives bias correction.
   void step(B& be, nn::param_arena<B, T>& params, const nn::param_arena<B, T>& grads, double lr) {
+    check(params.layout() == m_.layout() && grads.layout() == m_.layout(), "adamw_optimizer::step",
+          "parameters (", params.layout().total(), " values) or gradients (", grads.layout().total(),
+          ") are laid out unlike the moments (", m_.layout().total(),
+          "): build the optimizer from this model's layout");
     ++steps_;
     const auto& slices = params.layout().slices();
     for (std::size_t i = 0; i < slices.size(); ++i) {
@@ -55,4 +59,4 @@ double clip_grad_norm(B& be, nn::param_arena<B, T>& grads, double max_norm) {
   return norm;
 }
 
-}  // namespace patchzoo::train
+}  // namespace patchzoo::training

@@ -14,7 +14,7 @@
 #include "patchzoo/io/safetensors.hpp"
 #include "patchzoo/train/adamw.hpp"
 
-namespace patchzoo::train {
+namespace patchzoo::training {
 
 using checkpoint_metadata = std::map<std::string, std::string>;
 // Adds a trainer's own tensors to the checkpoint being written (names outside param/, adam_m/, adam_v/).
@@ -121,4 +121,4 @@ checkpoint_metadata load_checkpoint_params(B& be, const std::filesystem::path& p
   return std::move(c.meta);
 }
 
-}  // namespace patchzoo::train
+}  // namespace patchzoo::training

@@ -8,7 +8,7 @@
 
 #include "patchzoo/core/error.hpp"
 
-namespace patchzoo::train {
+namespace patchzoo::training {
 
 struct lr_schedule {
   enum class kind { constant, warmup_cosine };
@@ -33,4 +33,4 @@ struct lr_schedule {
   }
 };
 
-}  // namespace patchzoo::train
+}  // namespace patchzoo::training

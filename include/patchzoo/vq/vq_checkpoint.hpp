@@ -25,7 +25,7 @@ inline std::filesystem::path codebook_state_path(const std::filesystem::path& di
 // restarted codes (vq_trainer's vq_step_log).
 inline constexpr std::int64_t history_columns = 7;
 
-inline void add_config_metadata(train::checkpoint_metadata& m, const vq_config& c) {
+inline void add_config_metadata(training::checkpoint_metadata& m, const vq_config& c) {
   m["vq.codebook_size"] = std::to_string(c.codebook_size);
   m["vq.code_dim"] = std::to_string(c.code_dim);
   m["vq.hidden"] = std::to_string(c.hidden);
@@ -36,19 +36,20 @@ inline void add_config_metadata(train::checkpoint_metadata& m, const vq_config& 
   m["vq.dead_code_steps"] = std::to_string(c.dead_code_steps);
 }
 
-inline const std::string& metadata_field(const std::filesystem::path& path, const train::checkpoint_metadata& m,
+inline const std::string& metadata_field(const std::filesystem::path& path, const training::checkpoint_metadata& m,
                                          const std::string& key) {
   const auto it = m.find(key);
   check(it != m.end(), "vq checkpoint", path.string(), " has no metadata '", key, "'");
   return it->second;
 }
 
-inline std::int64_t metadata_int(const std::filesystem::path& path, const train::checkpoint_metadata& m,
+inline std::int64_t metadata_int(const std::filesystem::path& path, const training::checkpoint_metadata& m,
                                  const std::string& key) {
   return parse_metadata_int(metadata_field(path, m, key), "vq checkpoint: " + path.string() + ": metadata '" + key + "'");
 }
 
-inline double metadata_real(const std::filesystem::path& path, const train::checkpoint_metadata& m, const std::string& key) {
+inline double metadata_real(const std::filesystem::path& path, const training::checkpoint_metadata& m,
+                            const std::string& key) {
   return parse_metadata_real(metadata_field(path, m, key), "vq checkpoint: " + path.string() + ": metadata '" + key + "'");
 }
 
@@ -72,15 +73,15 @@ inline vq_config read_checkpoint_config(const std::filesystem::path& path) {
 // `history` is [steps, history_columns]; it and the codebook state go into the checkpoint file itself.
 template <backend B, real T>
 void save_tokenizer_checkpoint(B& be, const std::filesystem::path& dir, vq_tokenizer<B, T>& model,
-                               train::adamw_optimizer<B, T>& opt, train::checkpoint_metadata metadata,
+                               training::adamw_optimizer<B, T>& opt, training::checkpoint_metadata metadata,
                                const tensor<double>& history) {
   std::filesystem::create_directories(dir);
   add_config_metadata(metadata, model.config());
-  train::save_checkpoint(be, checkpoint_path(dir), std::as_const(model).params(), opt, metadata,
-                         [&](safetensors_writer& w) {
-                           model.state().add_to(w);
-                           w.add("history", history.cview());
-                         });
+  training::save_checkpoint(be, checkpoint_path(dir), std::as_const(model).params(), opt, metadata,
+                            [&](safetensors_writer& w) {
+                              model.state().add_to(w);
+                              w.add("history", history.cview());
+                            });
   std::filesystem::remove(codebook_state_path(dir));  // an older run's second file, superseded now
 }
 
@@ -118,15 +119,15 @@ inline std::filesystem::path state_file(const std::filesystem::path& dir, const 
 // Restores model, optimizer and codebook state from dir; returns the checkpoint metadata and fills
 // `history` with the stored loss history. Everything is validated before the model is touched.
 template <backend B, real T>
-train::checkpoint_metadata load_tokenizer_checkpoint(B& be, const std::filesystem::path& dir,
-                                                     vq_tokenizer<B, T>& model, train::adamw_optimizer<B, T>& opt,
-                                                     tensor<double>& history) {
+training::checkpoint_metadata load_tokenizer_checkpoint(B& be, const std::filesystem::path& dir,
+                                                        vq_tokenizer<B, T>& model, training::adamw_optimizer<B, T>& opt,
+                                                        tensor<double>& history) {
   const safetensors_reader checkpoint(checkpoint_path(dir));
   const std::int64_t steps = metadata_int(checkpoint_path(dir), checkpoint.metadata(), "step");
   const safetensors_reader r(checkpoint_detail::state_file(dir, checkpoint, steps));
   auto state = model.state().loaded_from(r);
   auto h = checkpoint_detail::read_history(r, steps);
-  auto meta = train::load_checkpoint(be, checkpoint_path(dir), model.params(), opt);
+  auto meta = training::load_checkpoint(be, checkpoint_path(dir), model.params(), opt);
   model.state() = std::move(state);
   history = std::move(h);
   return meta;
@@ -136,8 +137,8 @@ train::checkpoint_metadata load_tokenizer_checkpoint(B& be, const std::filesyste
 template <backend B>
 std::unique_ptr<vq_tokenizer<B, float>> load_tokenizer(B& be, const std::filesystem::path& dir) {
   auto model = std::make_unique<vq_tokenizer<B, float>>(read_checkpoint_config(checkpoint_path(dir)), 0);
-  train::adamw_optimizer<B, float> opt(model->layout(), {});
-  train::load_checkpoint(be, checkpoint_path(dir), model->params(), opt);
+  training::adamw_optimizer<B, float> opt(model->layout(), {});
+  training::load_checkpoint(be, checkpoint_path(dir), model->params(), opt);
   return model;
 }
 

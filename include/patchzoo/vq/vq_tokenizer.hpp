@@ -39,10 +39,6 @@ class vq_tokenizer {
     state_ = codebook_state(cfg, normalized_codebook_host(host));
   }
 
-  // The arenas point at layout_: the model stays where it was built.
-  vq_tokenizer(const vq_tokenizer&) = delete;
-  vq_tokenizer& operator=(const vq_tokenizer&) = delete;
-
   const vq_config& config() const { return cfg_; }
   const nn::param_layout& layout() const { return layout_; }
   nn::param_arena<B, T>& params() { return params_; }

@@ -42,10 +42,10 @@ class vq_trainer {
  public:
   vq_trainer(vq_tokenizer<B, float>& model, const data::image_dataset& train, const vq_train_config& cfg)
       : model_(model), cfg_(cfg),
-        opt_(model.layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
-        schedule_(cfg.cosine ? train::lr_schedule::warmup_cosine(cfg.lr, std::min(cfg.warmup, cfg.steps - 1), cfg.steps,
-                                                                 cfg.lr * cfg.min_lr_ratio)
-                             : train::lr_schedule::constant(cfg.lr)),
+        opt_(model.layout(), {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
+        schedule_(cfg.cosine ? training::lr_schedule::warmup_cosine(cfg.lr, std::min(cfg.warmup, cfg.steps - 1),
+                                                                    cfg.steps, cfg.lr * cfg.min_lr_ratio)
+                             : training::lr_schedule::constant(cfg.lr)),
         batches_(train, cfg.batch, true, cfg.seed, data::pixel_range::minus_one_one, false, true) {
     check(cfg.steps >= 1 && cfg.batch >= 1, "vq_trainer", "steps ", cfg.steps, " and batch ", cfg.batch,
           " must be positive");
@@ -79,7 +79,7 @@ class vq_trainer {
       model_.grads().zero();
       const auto losses = model_.forward(be, batch.images);
       model_.backward(be);
-      train::clip_grad_norm(be, model_.grads(), cfg_.clip);
+      training::clip_grad_norm(be, model_.grads(), cfg_.clip);
       const double lr = schedule_.at(s);
       opt_.step(be, model_.params(), model_.grads(), lr);
       const std::int64_t restarted = model_.update_codebook(be, s + 1, cfg_.seed);
@@ -95,7 +95,7 @@ class vq_trainer {
   // left ahead of it is rewritten from the checkpoint's history by the resumed run.
   void save(B& be) {
     check(!cfg_.out_dir.empty(), "vq_trainer::save", "no output directory");
-    train::checkpoint_metadata meta = extra_metadata_;
+    training::checkpoint_metadata meta = extra_metadata_;
     meta["data.epoch"] = std::to_string(batches_.epoch());
     meta["data.position"] = std::to_string(batches_.position());
     std::filesystem::create_directories(cfg_.out_dir);
@@ -131,11 +131,11 @@ class vq_trainer {
 
   vq_tokenizer<B, float>& model_;
   vq_train_config cfg_;
-  train::adamw_optimizer<B, float> opt_;
-  train::lr_schedule schedule_;
+  training::adamw_optimizer<B, float> opt_;
+  training::lr_schedule schedule_;
   data::batch_iterator batches_;
   std::vector<vq_step_log> history_;
-  train::checkpoint_metadata extra_metadata_;
+  training::checkpoint_metadata extra_metadata_;
 };
 
 }  // namespace patchzoo::vq

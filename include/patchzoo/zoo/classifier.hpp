@@ -24,8 +24,6 @@ template <backend B, real T>
 class classifier {
  public:
   classifier() = default;
-  classifier(const classifier&) = delete;  // the arenas point into the layout: a classifier never moves
-  classifier& operator=(const classifier&) = delete;
   virtual ~classifier() = default;
 
   virtual const architecture& spec() const = 0;
@@ -47,6 +45,12 @@ class classifier {
   // Forward multiply-adds x 2 for one image.
   virtual std::int64_t flops() const = 0;
   std::int64_t parameter_count() const { return layout().total(); }
+
+ protected:
+  // Move-only like the tensors it owns. Protected: a concrete classifier moves, moving through the base
+  // would slice it.
+  classifier(classifier&&) = default;
+  classifier& operator=(classifier&&) = default;
 };
 
 // Weights ~ N(0, 1/fan_in) (fan_in = elements per output row), biases 0, norm gains 1; drawn on the

@@ -93,7 +93,7 @@ inline std::string real_text(double v) {
 }
 
 template <class V>
-V number_field(const std::filesystem::path& path, const train::checkpoint_metadata& m, const std::string& key) {
+V number_field(const std::filesystem::path& path, const training::checkpoint_metadata& m, const std::string& key) {
   const auto it = m.find(key);
   check(it != m.end(), "train_classifier", path.string(), " has no metadata '", key, "'");
   const std::string what = "train_classifier: " + path.string() + ": metadata '" + key + "'";
@@ -120,16 +120,16 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
   const auto total = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::llround(cfg.epochs * static_cast<double>(it.batches_per_epoch()))));
   const auto warmup = std::min<std::int64_t>(100, total / 10);
-  const auto schedule = train::lr_schedule::warmup_cosine(cfg.lr, warmup, total + 1, cfg.lr * 0.02);
-  train::adamw_optimizer<B, T> opt(model.layout(), {.lr = cfg.lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
-                                                    .weight_decay = cfg.weight_decay});
+  const auto schedule = training::lr_schedule::warmup_cosine(cfg.lr, warmup, total + 1, cfg.lr * 0.02);
+  training::adamw_optimizer<B, T> opt(model.layout(),
+                                      {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = cfg.weight_decay});
   training_result r;
   double tail = 0;
   std::int64_t tail_count = 0;
   if (!checkpoint.path.empty() && std::filesystem::exists(checkpoint.path)) {
     using training_detail::number_field;
     const auto& path = checkpoint.path;
-    const auto meta = train::load_checkpoint(be, path, model.params(), opt);
+    const auto meta = training::load_checkpoint(be, path, model.params(), opt);
     check(number_field<std::int64_t>(path, meta, "train.total") == total &&
               number_field<std::uint64_t>(path, meta, "train.seed") == seed,
           "train_classifier", path.string(), " is a checkpoint of another run (total steps or seed differ)");
@@ -139,14 +139,14 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
     tail_count = number_field<std::int64_t>(path, meta, "train.tail_count");
   }
   const auto save = [&] {
-    train::checkpoint_metadata meta{{"data.epoch", std::to_string(it.epoch())},
+    training::checkpoint_metadata meta{{"data.epoch", std::to_string(it.epoch())},
                                     {"data.position", std::to_string(it.position())},
                                     {"train.total", std::to_string(total)},
                                     {"train.seed", std::to_string(seed)},
                                     {"train.first_loss", training_detail::real_text(r.first_loss)},
                                     {"train.tail", training_detail::real_text(tail)},
                                     {"train.tail_count", std::to_string(tail_count)}};
-    train::save_checkpoint(be, checkpoint.path, std::as_const(model).params(), opt, meta);
+    training::save_checkpoint(be, checkpoint.path, std::as_const(model).params(), opt, meta);
   };
   const auto ws = model.make_workspace();
   data::image_batch b;
