@@ -31,6 +31,8 @@ inline const std::map<std::string, tolerance, std::less<>>& f32_tolerances() {
       {"rope", {1e-6, 1e-5}},
       {"conv", {1e-4, 1e-4}},
       {"pool", {1e-6, 1e-6}},
+      {"group_norm", {1e-5, 1e-4}},
+      {"resample", {1e-6, 1e-6}},
       {"segment_maxpool", {1e-6, 1e-6}},
       {"dropout", {1e-6, 1e-6}},
       {"adamw", {1e-6, 1e-5}},

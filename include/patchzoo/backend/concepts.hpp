@@ -78,7 +78,7 @@ concept transformer_ops = elementwise_ops<B, T> && linear_ops<B, T> &&
 };
 
 template <class B, class T>
-concept conv_ops = backend<B> && requires(B& b, view<T> x, cview<T> c, view<std::int32_t> iout, index_view idx) {
+concept conv_ops = backend<B> && requires(B& b, view<T> x, cview<T> c, T s, view<std::int32_t> iout, index_view idx) {
   conv2d_forward(b, x, c, c, c, conv2d_params{});
   conv2d_backward(b, x, x, x, c, c, c, conv2d_params{});
   conv_transpose2d_forward(b, x, c, c, c, conv2d_params{});
@@ -87,6 +87,12 @@ concept conv_ops = backend<B> && requires(B& b, view<T> x, cview<T> c, view<std:
   avgpool2d_backward(b, x, c, pool2d_params{});
   maxpool2d_forward(b, x, iout, c, pool2d_params{});
   maxpool2d_backward(b, x, c, idx);
+  group_norm_forward(b, x, x, x, c, c, c, int{}, s);  // out, mean[N, G], rstd[N, G], in, weight, bias, groups, eps
+  group_norm_backward(b, x, x, x, c, c, c, c, c, int{});
+  upsample_nearest2x_forward(b, x, c);
+  upsample_nearest2x_backward(b, x, c);
+  pad2d_forward(b, x, c, pad2d_params{});
+  pad2d_backward(b, x, c, pad2d_params{});
 };
 
 // Everything the library's models use.

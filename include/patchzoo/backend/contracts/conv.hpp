@@ -47,4 +47,48 @@ void pool2d(const char* op, const tensor_view<T>& out, const const_view<T>& in, 
                        (in.dim(3) - p.kernel) / p.stride + 1});
 }
 
+// group_norm: out[N, C, H, W] from in[N, C, H, W], weight[C], bias[C]; saved mean / rstd are [N, G] and C
+// must be a multiple of G. Backward passes dout as out, with its name.
+template <class T, class S>
+void group_norm(const char* op, const tensor_view<T>& out, const const_view<T>& in, const const_view<T>& weight,
+                const const_view<T>& bias, const tensor_view<S>& mean, const tensor_view<S>& rstd, int groups,
+                const char* out_name = "output") {
+  expect_rank(op, "input", in, 4);
+  expect_contiguous(op, "input", in);
+  check(groups >= 1 && in.dim(1) % groups == 0, op, "input ", in.shape, " has ", in.dim(1),
+        " channels, not a multiple of ", groups, " groups");
+  expect_shape(op, out_name, out, in.shape);
+  expect_contiguous(op, out_name, out);
+  expect_shape(op, "weight", weight, shape_t{in.dim(1)});
+  expect_shape(op, "bias", bias, shape_t{in.dim(1)});
+  expect_shape(op, "saved mean", mean, shape_t{in.dim(0), groups});
+  expect_shape(op, "saved rstd", rstd, shape_t{in.dim(0), groups});
+  expect_contiguous(op, "saved mean", mean);
+  expect_contiguous(op, "saved rstd", rstd);
+}
+
+// upsample_nearest2x: out[N, C, 2H, 2W] from in[N, C, H, W]; backward passes dout, din and their names.
+template <class T, class U>
+void upsample_nearest2x(const char* op, const tensor_view<T>& out, const tensor_view<U>& in,
+                        const char* out_name = "output", const char* in_name = "input") {
+  expect_rank(op, in_name, in, 4);
+  expect_contiguous(op, in_name, in);
+  expect_contiguous(op, out_name, out);
+  expect_shape(op, out_name, out, shape_t{in.dim(0), in.dim(1), 2 * in.dim(2), 2 * in.dim(3)});
+}
+
+// pad2d: out[N, C, H + top + bottom, W + left + right] from in[N, C, H, W], every amount >= 0; backward
+// passes dout, din and their names.
+template <class T, class U>
+void pad2d(const char* op, const tensor_view<T>& out, const tensor_view<U>& in, const pad2d_params& p,
+           const char* out_name = "output", const char* in_name = "input") {
+  expect_rank(op, in_name, in, 4);
+  expect_contiguous(op, in_name, in);
+  expect_contiguous(op, out_name, out);
+  check(p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0, op, "paddings (top ", p.top, ", bottom ",
+        p.bottom, ", left ", p.left, ", right ", p.right, ") must not be negative");
+  expect_shape(op, out_name, out,
+               shape_t{in.dim(0), in.dim(1), in.dim(2) + p.top + p.bottom, in.dim(3) + p.left + p.right});
+}
+
 }  // namespace patchzoo::contract

@@ -110,4 +110,18 @@ void maxpool2d_forward(cuda_backend& be, tensor_view<float> out, tensor_view<std
 void maxpool2d_backward(cuda_backend& be, tensor_view<float> din, const_view<float> dout,
                         const_view<std::int32_t> argmax);
 
+// group_norm.cu: mean and rstd are [N, groups]
+void group_norm_forward(cuda_backend& be, tensor_view<float> out, tensor_view<float> mean, tensor_view<float> rstd,
+                        const_view<float> in, const_view<float> weight, const_view<float> bias, int groups,
+                        float eps);
+void group_norm_backward(cuda_backend& be, tensor_view<float> din, tensor_view<float> dweight,
+                         tensor_view<float> dbias, const_view<float> dout, const_view<float> in,
+                         const_view<float> weight, const_view<float> mean, const_view<float> rstd, int groups);
+
+// resample.cu
+void upsample_nearest2x_forward(cuda_backend& be, tensor_view<float> out, const_view<float> in);
+void upsample_nearest2x_backward(cuda_backend& be, tensor_view<float> din, const_view<float> dout);
+void pad2d_forward(cuda_backend& be, tensor_view<float> out, const_view<float> in, const pad2d_params& p);
+void pad2d_backward(cuda_backend& be, tensor_view<float> din, const_view<float> dout, const pad2d_params& p);
+
 }  // namespace patchzoo
