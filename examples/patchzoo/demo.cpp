@@ -274,7 +274,8 @@ void run_demo(const demo_options& o) {
   const auto pass = pipeline::compute_entropies(be, *entropy_model, tokens, 64, [&](std::int64_t n) { h_bar.update(n); });
   dpar::write_entropy_file(out / "train.entropy", pass.entropies);
   r.entropy_nll = pass.mean_nll;
-  r.theta = pipeline::threshold_for_mean_length(pass.entropies, p.target_mean_length, p.max_patch, true);
+  r.theta = pipeline::threshold_for_mean_length(pass.entropies, p.target_mean_length, p.max_patch,
+                                                dpar::patching_mode::entropy_row_boundary);
   phases.finish("theta " + fixed(r.theta.patcher.threshold, 3) + " nats, mean patch length " +
                 fixed(r.theta.mean_length, 3) + ", M " + fixed(r.theta.mean_patches, 1) + " of 256");
   phases.start("entropy maps", 3);

@@ -134,7 +134,8 @@ void run_compute(const entropy_options& o) {
 
 void run_threshold(const entropy_options& o) {
   const auto e = dpar::read_entropy_file(o.entropy);
-  const auto t = pipeline::threshold_for_mean_length(e, o.target, o.max_patch, !o.no_row_reset);
+  const auto mode = o.no_row_reset ? dpar::patching_mode::entropy : dpar::patching_mode::entropy_row_boundary;
+  const auto t = pipeline::threshold_for_mean_length(e, o.target, o.max_patch, mode);
   report r;
   r["images"] = e.count();
   r["mode"] = dpar::mode_name(t.patcher.mode);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <span>
 #include <vector>
 
 #include "patchzoo/core/rng.hpp"
@@ -189,13 +190,16 @@ TEST_CASE("patch ids: non-decreasing, consecutive, count of id k equals l_k; off
 }
 
 TEST_CASE("find_threshold: bisection lands on the theta whose mean patch length is closest to the target") {
-  std::vector<std::vector<float>> rows;
-  for (std::uint64_t seed = 0; seed < 8; ++seed) rows.push_back(random_entropy(seed + 50, 256));
+  std::vector<float> images;  // 8 back to back, as an entropy file holds them
+  for (std::uint64_t seed = 0; seed < 8; ++seed) {
+    const auto image = random_entropy(seed + 50, 256);
+    images.insert(images.end(), image.begin(), image.end());
+  }
   patcher_config cfg;
   for (double target : {1.3, 1.81, 2.06, 2.5}) {
-    const double theta = dpar::find_threshold(cfg, rows, 256, target);
+    const double theta = dpar::find_threshold(cfg, images, 256, target);
     cfg.threshold = theta;
-    const double got = dpar::mean_patch_length(cfg, rows, 256);
+    const double got = dpar::mean_patch_length(cfg, images, 256);
     INFO("target " << target << " theta " << theta << " mean " << got);
     CHECK(std::abs(got - target) < 0.02);
     // No finer theta on a grid does better.
@@ -203,17 +207,18 @@ TEST_CASE("find_threshold: bisection lands on the theta whose mean patch length 
     for (double t = 6.9; t < 8.5; t += 0.001) {
       patcher_config probe = cfg;
       probe.threshold = t;
-      best = std::min(best, std::abs(dpar::mean_patch_length(probe, rows, 256) - target));
+      best = std::min(best, std::abs(dpar::mean_patch_length(probe, images, 256) - target));
     }
     CHECK(std::abs(got - target) <= best + 1e-12);
   }
   cfg.threshold = 7.8;
-  const double at_78 = dpar::mean_patch_length(cfg, rows, 256);
+  const double at_78 = dpar::mean_patch_length(cfg, images, 256);
   CHECK(at_78 > 1.0);
   CHECK(at_78 < 4.0);
   // Mean length of the paper's setting on data with H ~ U(7, 8.4): counted as tokens / patches.
   double patches = 0.0;
-  for (const auto& r : rows) patches += static_cast<double>(patch_lengths(cfg, r, 256).size());
+  for (std::size_t i = 0; i < 8; ++i)
+    patches += static_cast<double>(patch_lengths(cfg, std::span(images).subspan(i * 256, 256), 256).size());
   CHECK(at_78 == doctest::Approx(8.0 * 256.0 / patches));
 }
 
@@ -240,7 +245,13 @@ TEST_CASE("patcher: bad input gives a clear error") {
   cfg.static_length = 0.5;
   CHECK_THROWS_AS(patch_lengths(cfg, {}, 8), patchzoo::error);
   CHECK_THROWS_AS(dpar::patch_ids({1, -2}), patchzoo::error);
-  CHECK_THROWS_AS(dpar::find_threshold(cfg, {h}, 16, 1.8), patchzoo::error);  // static mode has no theta
+  CHECK_THROWS_AS(dpar::find_threshold(cfg, h, 16, 1.8), patchzoo::error);  // static mode has no theta
   cfg.mode = patching_mode::entropy;
-  CHECK_THROWS_AS(dpar::find_threshold(cfg, {h}, 16, 0.5), patchzoo::error);
+  CHECK_THROWS_AS(dpar::find_threshold(cfg, h, 16, 0.5), patchzoo::error);
+  // Images back to back: the values must be whole images of `total` each.
+  CHECK_THROWS_WITH_AS(dpar::find_threshold(cfg, h, 12, 1.5),
+                       doctest::Contains("entropies hold 16 values, not a positive multiple of total 12"),
+                       patchzoo::error);
+  CHECK_THROWS_WITH_AS(dpar::mean_patch_length(cfg, {}, 16), doctest::Contains("mean_patch_length: entropies hold 0"),
+                       patchzoo::error);
 }

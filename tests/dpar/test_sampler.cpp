@@ -272,12 +272,10 @@ TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold 
   dpar::entropy_file ef{3, 4, std::vector<float>(h.data(), h.data() + h.numel())};
   dpar::write_entropy_file(dir / "train.entropy", ef);
   const auto back = dpar::read_entropy_file(dir / "train.entropy");
-  std::vector<std::vector<float>> rows;
-  for (std::int64_t i = 0; i < back.count(); ++i) rows.emplace_back(back.image(i).begin(), back.image(i).end());
   dpar::patcher_config pc;
   pc.row_width = 4;
-  pc.threshold = dpar::find_threshold(pc, rows, 12, 1.8);
-  const double mean_len = dpar::mean_patch_length(pc, rows, 12);
+  pc.threshold = dpar::find_threshold(pc, back.values, 12, 1.8);
+  const double mean_len = dpar::mean_patch_length(pc, back.values, 12);
   CHECK(mean_len > 1.2);
   CHECK(mean_len < 2.5);
 

@@ -71,15 +71,19 @@ TEST_CASE("entropy step: training, entropies equal the model's own, statistics a
   dpar::llamagen_model<eigen_backend, float> conditional(test::tiny_llamagen_config(true), 1);
   CHECK_THROWS_AS(pipeline::compute_entropies(be, conditional, data, 8), error);
 
-  const auto th = pipeline::threshold_for_mean_length(pass.entropies, 1.6, 3, true);
+  const auto row_mode = dpar::patching_mode::entropy_row_boundary;
+  const auto th = pipeline::threshold_for_mean_length(pass.entropies, 1.6, 3, row_mode);
   CHECK(th.patcher.mode == dpar::patching_mode::entropy_row_boundary);
   CHECK(th.patcher.max_patch_length == 3);
   CHECK(th.patcher.row_width == 4);
-  CHECK(th.mean_length == doctest::Approx(dpar::mean_patch_length(th.patcher, pipeline::entropy_rows(pass.entropies), 12)));
+  CHECK(th.mean_length == doctest::Approx(dpar::mean_patch_length(th.patcher, pass.entropies.values, 12)));
   CHECK(std::abs(th.mean_length - 1.6) < 0.15);
   CHECK(th.mean_patches == doctest::Approx(12 / th.mean_length));
   CHECK(th.token_reduction == doctest::Approx(1 - th.mean_patches / 12));
-  CHECK(pipeline::threshold_for_mean_length(pass.entropies, 1.6, 3, false).patcher.mode == dpar::patching_mode::entropy);
+  CHECK(pipeline::threshold_for_mean_length(pass.entropies, 1.6, 3, dpar::patching_mode::entropy).patcher.mode ==
+        dpar::patching_mode::entropy);
+  CHECK_THROWS_WITH_AS(pipeline::threshold_for_mean_length(pass.entropies, 1.6, 3, dpar::patching_mode::token),
+                       doctest::Contains("patching mode token has no threshold"), error);
 }
 
 TEST_CASE("summarize_entropies: mean and quantiles over H_t for t >= 1") {
@@ -100,7 +104,7 @@ TEST_CASE("make_patcher: fitted or given theta, static and token modes, entropy 
   rng_stream r(4);
   for (auto& v : e.values) v = 3.0f * r.uniform();
   const auto fitted = pipeline::make_patcher(data, &e, {.target = 1.5, .max_patch = 4});
-  CHECK(fitted.patcher.threshold == doctest::Approx(dpar::find_threshold(fitted.patcher, pipeline::entropy_rows(e), 12, 1.5)));
+  CHECK(fitted.patcher.threshold == doctest::Approx(dpar::find_threshold(fitted.patcher, e.values, 12, 1.5)));
   CHECK(fitted.mean_patches == doctest::Approx(12 / fitted.mean_length));
   const auto given = pipeline::make_patcher(data, &e, {.threshold = 100.0, .max_patch = 0});
   CHECK(given.patcher.threshold == 100.0);

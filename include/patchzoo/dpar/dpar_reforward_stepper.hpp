@@ -51,7 +51,8 @@ class dpar_reforward_stepper {
       const auto ii = static_cast<std::size_t>(i);
       if (entropy_ && t >= 1) {  // H_t = H(p(x_t | x_<t)) once x_{t-1} is fed
         const auto lg = entropy_->decode(be, states_[ii], {tokens[ii][static_cast<std::size_t>(t - 1)]});
-        next_token_entropy(lg.data() + (lg.dim(0) - 1) * v, 1, v, entropies_[ii].data() + t, false);
+        next_token_entropy(lg.cview().slice_rows(lg.dim(0) - 1, lg.dim(0)),
+                           std::span(entropies_[ii]).subspan(static_cast<std::size_t>(t), 1), entropy_input::logits);
       }
       lengths_[ii] = patch_lengths(patcher_, entropies_[ii], t + 1);
     }

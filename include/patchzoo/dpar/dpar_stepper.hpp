@@ -67,7 +67,9 @@ class dpar_stepper {
     if (entropy_ && t > 0) {  // H_t = H(p(x_t | x_<t)) once x_{t-1} is fed
       const tensor<float> lg = entropy_->decode_lockstep(be, entropy_state_, previous);
       for (std::int64_t i = 0; i < images_; ++i)
-        next_token_entropy(lg.data() + i * vocab(), 1, vocab(), entropies_[static_cast<std::size_t>(i)].data() + t, false);
+        next_token_entropy(lg.cview().slice_rows(i, i + 1),
+                           std::span(entropies_[static_cast<std::size_t>(i)]).subspan(static_cast<std::size_t>(t), 1),
+                           entropy_input::logits);
     }
     for (std::int64_t i = 0; i < images_; ++i)
       lengths_[static_cast<std::size_t>(i)] = patch_lengths(patcher_, entropies_[static_cast<std::size_t>(i)], t + 1);

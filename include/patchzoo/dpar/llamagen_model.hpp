@@ -35,7 +35,10 @@ struct llamagen_config {
   double init_std = 0.02;
   bool zero_head = true;
 
-  std::int64_t slots() const { return conditional ? tokens : tokens - 1; }
+  // Row r of the logits predicts token r + first_predicted_token(): the class slot predicts x_0, while the
+  // unconditional model reads x_0 first and predicts from x_1 on.
+  std::int64_t first_predicted_token() const { return conditional ? 0 : 1; }
+  std::int64_t slots() const { return tokens - first_predicted_token(); }
 };
 
 template <backend B, real T>
@@ -143,11 +146,11 @@ class llamagen_model {
     forward(be, batch);
     count_ = 0;
     const tensor<T> lg = logits(be);
-    const std::int64_t n_img = batch.images(), slots = cfg_.slots(), shift = cfg_.conditional ? 0 : 1;
-    tensor<T> h(shape_t{n_img, cfg_.tokens});
+    const std::int64_t n_img = batch.images(), slots = cfg_.slots(), t_img = cfg_.tokens;
+    tensor<T> h(shape_t{n_img, t_img});
     for (std::int64_t i = 0; i < n_img; ++i)
-      next_token_entropy(lg.data() + i * slots * cfg_.vocab, slots, cfg_.vocab, h.data() + i * cfg_.tokens + shift,
-                         false);
+      entropies_by_predicted_token(lg.cview().slice_rows(i * slots, (i + 1) * slots), cfg_.first_predicted_token(),
+                                   std::span<T>(h.data() + i * t_img, static_cast<std::size_t>(t_img)));
     return h;
   }
 

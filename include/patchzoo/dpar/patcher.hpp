@@ -48,6 +48,19 @@ inline void append_run(std::vector<std::int32_t>& lengths, std::int64_t start, s
   }
 }
 
+// The images of `entropies` (back to back, `total` values each, as an entropy file holds them).
+inline std::int64_t entropy_image_count(std::span<const float> entropies, std::int64_t total, const char* op) {
+  check(total >= 1, op, "total ", total, " must be at least 1");
+  const auto n = static_cast<std::int64_t>(entropies.size());
+  check(n > 0 && n % total == 0, op, "entropies hold ", n, " values, not a positive multiple of total ", total,
+        " (images back to back, entropy[i * total + t] = H_t of image i)");
+  return n / total;
+}
+
+inline std::span<const float> entropy_image(std::span<const float> entropies, std::int64_t total, std::int64_t i) {
+  return entropies.subspan(static_cast<std::size_t>(i * total), static_cast<std::size_t>(total));
+}
+
 }  // namespace detail
 
 // Patch lengths of the first `total` tokens. entropy[t] = H_t for t = 1..total-1 (entropy[0] is ignored);
@@ -114,35 +127,35 @@ inline std::vector<std::int32_t> patch_ids(const std::vector<std::int32_t>& leng
   return ids;
 }
 
-// Average patch length over a data set, as the paper reports it: tokens / patches over all rows (T / M).
-inline double mean_patch_length(const patcher_config& cfg, const std::vector<std::vector<float>>& entropy_rows,
-                                std::int64_t total) {
-  check(!entropy_rows.empty(), "mean_patch_length", "no entropy rows");
+// Average patch length over a data set, as the paper reports it: tokens / patches over all images (T / M).
+// entropies: the images back to back, `total` values each (an entropy file's values); image i is read as
+// patch_lengths reads one image.
+inline double mean_patch_length(const patcher_config& cfg, std::span<const float> entropies, std::int64_t total) {
+  const std::int64_t images = detail::entropy_image_count(entropies, total, "mean_patch_length");
   double patches = 0.0;
-  for (const auto& row : entropy_rows) patches += static_cast<double>(patch_lengths(cfg, row, total).size());
-  return static_cast<double>(total) * static_cast<double>(entropy_rows.size()) / patches;
+  for (std::int64_t i = 0; i < images; ++i)
+    patches += static_cast<double>(patch_lengths(cfg, detail::entropy_image(entropies, total, i), total).size());
+  return static_cast<double>(total) * static_cast<double>(images) / patches;
 }
 
-// Threshold whose mean patch length is closest to target_mean_length (ties: the larger length). The mean
-// only changes when theta crosses an observed H_t, and the patch count is non-increasing in theta, so we
-// bisect over the sorted observed values and return the middle of the winning plateau of thresholds
-// (the outer plateaus are taken 1 nat wide).
-inline double find_threshold(const patcher_config& base, const std::vector<std::vector<float>>& entropy_rows,
-                             std::int64_t total, double target_mean_length) {
+// Threshold whose mean patch length over `entropies` (laid out as for mean_patch_length) is closest to
+// target_mean_length (ties: the larger length). The mean only changes when theta crosses an observed H_t,
+// and the patch count is non-increasing in theta, so we bisect over the sorted observed values and return
+// the middle of the winning plateau of thresholds (the outer plateaus are taken 1 nat wide).
+inline double find_threshold(const patcher_config& base, std::span<const float> entropies, std::int64_t total,
+                             double target_mean_length) {
   constexpr const char* op = "find_threshold";
   check(base.mode == patching_mode::entropy || base.mode == patching_mode::entropy_row_boundary, op,
         "the threshold only matters in the entropy modes");
-  check(!entropy_rows.empty(), op, "no entropy rows");
   check(std::isfinite(target_mean_length) && target_mean_length >= 1.0, op, "target mean length ", target_mean_length,
         " must be a finite number >= 1");
-  check(total >= 1, op, "total ", total, " must be at least 1");
+  const std::int64_t images = detail::entropy_image_count(entropies, total, op);
   std::vector<double> values;
-  for (const auto& row : entropy_rows) {
-    check(static_cast<std::int64_t>(row.size()) >= total, op, "an entropy row has ", row.size(),
-          " values but total is ", total);
+  for (std::int64_t i = 0; i < images; ++i) {
+    const auto image = detail::entropy_image(entropies, total, i);
     for (std::int64_t t = 1; t < total; ++t) {
-      check(!std::isnan(row[static_cast<std::size_t>(t)]), op, "entropy H_", t, " is NaN");
-      values.push_back(static_cast<double>(row[static_cast<std::size_t>(t)]));
+      check(!std::isnan(image[static_cast<std::size_t>(t)]), op, "entropy H_", t, " of image ", i, " is NaN");
+      values.push_back(static_cast<double>(image[static_cast<std::size_t>(t)]));
     }
   }
   std::sort(values.begin(), values.end());
@@ -157,7 +170,7 @@ inline double find_threshold(const patcher_config& base, const std::vector<std::
   const auto mean_at = [&](std::size_t i) {
     patcher_config cfg = base;
     cfg.threshold = plateau_theta(i);
-    return mean_patch_length(cfg, entropy_rows, total);
+    return mean_patch_length(cfg, entropies, total);
   };
   // First plateau whose mean reaches the target (mean is non-decreasing in i).
   std::size_t lo = 0, hi = n + 1;

@@ -9,6 +9,7 @@
 // A baseline with `layers` = encoder + global + decoder layers has DPAR's width and total depth.
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,18 +84,18 @@ inline dpar_patching make_patcher(const vq::token_file& data, const dpar::entrop
   out.patcher.max_patch_length = o.max_patch;
   out.patcher.row_width = static_cast<int>(data.grid_w);
   out.patcher.static_length = o.static_length;
-  std::vector<std::vector<float>> rows;
+  const std::vector<float> no_entropies(static_cast<std::size_t>(data.tokens_per_image()), 0.0f);  // not read
+  std::span<const float> entropy_values = no_entropies;
   if (uses_entropy(o.mode)) {
     check(entropies != nullptr, "dpar train", "patching mode ", dpar::mode_name(o.mode),
           " needs an entropy file (from 'patchzoo entropy compute')");
     dpar::check_entropy_matches(*entropies, data, "dpar train");
-    rows = entropy_rows(*entropies);
-    out.patcher.threshold =
-        o.threshold >= 0 ? o.threshold : dpar::find_threshold(out.patcher, rows, data.tokens_per_image(), o.target);
-  } else {
-    rows.assign(1, std::vector<float>(static_cast<std::size_t>(data.tokens_per_image()), 0.0f));  // not read
+    entropy_values = entropies->values;
+    out.patcher.threshold = o.threshold >= 0
+                                ? o.threshold
+                                : dpar::find_threshold(out.patcher, entropy_values, data.tokens_per_image(), o.target);
   }
-  out.mean_length = dpar::mean_patch_length(out.patcher, rows, data.tokens_per_image());
+  out.mean_length = dpar::mean_patch_length(out.patcher, entropy_values, data.tokens_per_image());
   out.mean_patches = static_cast<double>(data.tokens_per_image()) / out.mean_length;
   return out;
 }

@@ -5,7 +5,8 @@
 //                                            resume, hooks);
 //   entropy_pass p = compute_entropies(be, model, tokens, 64, on_progress);   // p.entropies: an entropy file
 //   entropy_statistics st = summarize_entropies(p.entropies);                // mean and quantiles of H_t, t >= 1
-//   patch_threshold th = threshold_for_mean_length(p.entropies, 1.81, 4, true);  // theta, mean length, M
+//   // theta, mean length and M for a mean patch length of 1.81, P_max 4, patches cut at row ends:
+//   patch_threshold th = threshold_for_mean_length(p.entropies, 1.81, 4, dpar::patching_mode::entropy_row_boundary);
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,12 +14,14 @@
 #include <filesystem>
 #include <functional>
 #include <numeric>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "patchzoo/dpar/entropy.hpp"
 #include "patchzoo/dpar/entropy_file.hpp"
 #include "patchzoo/dpar/llamagen_model.hpp"
+#include "patchzoo/dpar/model_metadata.hpp"
 #include "patchzoo/dpar/patcher.hpp"
 #include "patchzoo/pipeline/model_training.hpp"
 
@@ -77,20 +80,16 @@ entropy_pass compute_entropies(B& be, dpar::llamagen_model<B, float>& model, con
     dpar::token_grid_batch g{c.tokens, data.grid_w, {data.image(begin), data.image(end)}, {}};
     out.mean_nll += model.forward(be, g) * static_cast<double>(end - begin);
     const auto lg = model.logits(be);
+    const std::span<float> values(out.entropies.values);
     for (std::int64_t i = begin; i < end; ++i)
-      dpar::next_token_entropy(lg.data() + (i - begin) * c.slots() * c.vocab, c.slots(), c.vocab,
-                               out.entropies.values.data() + i * c.tokens + 1, false);
+      dpar::entropies_by_predicted_token(
+          lg.cview().slice_rows((i - begin) * c.slots(), (i - begin + 1) * c.slots()), c.first_predicted_token(),
+          values.subspan(static_cast<std::size_t>(i * c.tokens), static_cast<std::size_t>(c.tokens)));
     if (on_progress) on_progress(end);
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.mean_nll /= static_cast<double>(data.count());
   return out;
-}
-
-inline std::vector<std::vector<float>> entropy_rows(const dpar::entropy_file& e) {
-  std::vector<std::vector<float>> rows;
-  for (std::int64_t i = 0; i < e.count(); ++i) rows.emplace_back(e.image(i).begin(), e.image(i).end());
-  return rows;
 }
 
 struct entropy_statistics {
@@ -125,16 +124,18 @@ struct patch_threshold {
   double token_reduction = 0;    // 1 - M / T: the global sequence's saving
 };
 
-// The patcher whose theta gives the mean patch length closest to `target` on these entropies.
+// The patcher of an entropy mode (entropy or entropy_row_boundary) whose theta gives the mean patch length
+// closest to `target` on these entropies.
 inline patch_threshold threshold_for_mean_length(const dpar::entropy_file& e, double target, int max_patch,
-                                                 bool row_reset) {
-  const auto rows = entropy_rows(e);
+                                                 dpar::patching_mode mode) {
+  check(mode == dpar::patching_mode::entropy || mode == dpar::patching_mode::entropy_row_boundary,
+        "threshold_for_mean_length", "patching mode ", dpar::mode_name(mode), " has no threshold");
   patch_threshold out;
-  out.patcher.mode = row_reset ? dpar::patching_mode::entropy_row_boundary : dpar::patching_mode::entropy;
+  out.patcher.mode = mode;
   out.patcher.max_patch_length = max_patch;
   out.patcher.row_width = static_cast<int>(e.grid_w);
-  out.patcher.threshold = dpar::find_threshold(out.patcher, rows, e.tokens_per_image(), target);
-  out.mean_length = dpar::mean_patch_length(out.patcher, rows, e.tokens_per_image());
+  out.patcher.threshold = dpar::find_threshold(out.patcher, e.values, e.tokens_per_image(), target);
+  out.mean_length = dpar::mean_patch_length(out.patcher, e.values, e.tokens_per_image());
   out.mean_patches = static_cast<double>(e.tokens_per_image()) / out.mean_length;
   out.token_reduction = 1.0 - 1.0 / out.mean_length;
   return out;
