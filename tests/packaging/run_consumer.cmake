@@ -50,3 +50,15 @@ if(EXPECTED_VERSION AND NOT out MATCHES "patchzoo ${expected_version_regex} matm
   message(FATAL_ERROR "consumer (${MODE}) printed another version than ${EXPECTED_VERSION}: ${out}")
 endif()
 message(STATUS "consumer (${MODE}): ${out}")
+
+# The find_package consumer also builds an example against the installed package; it checks its own result.
+if(MODE STREQUAL "find_package")
+  execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --target example_route_over_zoo
+                  COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND "${WORK_DIR}/build/example_route_over_zoo" RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "examples/route_over_zoo.cpp against the installed package exited ${rc}\n${out}${err}")
+  endif()
+  message(STATUS "example_route_over_zoo (installed package): ${out}")
+endif()
