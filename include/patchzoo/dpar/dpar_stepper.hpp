@@ -1,5 +1,5 @@
 #pragma once
-// Sampling steps of DPAR, the paper's generate_dynamic (digest 1.11) with every stage KV-cached. At step t
+// Sampling steps of DPAR, the reference code's generate_dynamic with every stage KV-cached. At step t
 // the entropy model (lockstep over the images) has seen x_<t and gives H_t; the prefix-stable patcher with
 // "include the next token" turns H_1..H_t into lengths summing to t + 1; dpar_incremental_decoder then
 // advances the encoder by x_{t-1}, the global model by any patch that just completed, and the decoder by

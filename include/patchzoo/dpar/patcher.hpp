@@ -1,5 +1,5 @@
 #pragma once
-// DPAR's patcher (digest 1.4): turns next-token entropies into patch lengths. A patch is a 1-D run of
+// DPAR's patcher (arXiv 2512.21867): turns next-token entropies into patch lengths. A patch is a 1-D run of
 // raster tokens that opens at a surprising token (H_t > theta), at tokens 0 and 1 (BLT heritage), and in
 // the main mode at every row start; runs longer than P_max are cut into P_max chunks, remainder last.
 // Whether token t opens a patch depends only on H_t (i.e. on x_<t), so the split is prefix-stable and the

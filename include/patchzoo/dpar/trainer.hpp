@@ -1,5 +1,5 @@
 #pragma once
-// One training loop for the three image-token models (digest 2.2): the entropy model (unconditional
+// One training loop for the three image-token models (DPAR's recipe): the entropy model (unconditional
 // LlamaGen), the baseline (conditional LlamaGen) and DPAR, whose patch lengths come from an entropy file
 // through the patcher. Seeded shuffled batches of a token file, AdamW (0.9, 0.95; decay on rank >= 2),
 // constant lr with optional warmup + cosine, global-norm clipping, the models' dropout, atomic checkpoints

@@ -1,5 +1,5 @@
 #pragma once
-// DPAR's entropy model as a pipeline step (digest 1.2-1.4): train the unconditional LlamaGen on a token
+// DPAR's entropy model as a pipeline step (arXiv 2512.21867): train the unconditional LlamaGen on a token
 // file, compute every image's next-token entropies, and fit the patcher threshold to a mean patch length.
 //   training_summary s = train_entropy_model(be, tokens, {.dim = 128, .layers = 2, .heads = 2}, recipe, out_dir,
 //                                            resume, hooks);
