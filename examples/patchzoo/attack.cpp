@@ -114,7 +114,7 @@ void run_fingerprint(const fingerprint_options& o) {
   out.emit(o.json);
 }
 
-// The defense sweep: each family at levels from strong to weak noise (psml.md 4). Scores use accuracy
+// The defense sweep: each family at levels from strong to weak noise (PSML's defenses). Scores use accuracy
 // and latency scales that fit Fashion-MNIST's zoo (10 accuracy points, 0.1 ms) rather than the paper
 // code's 100 % / 100 ms, under which every sub-millisecond model would score alike.
 std::vector<attack::sweep_point> default_sweep(bool quick) {
