@@ -197,43 +197,42 @@ void register_attack(CLI::App& app) {
 
   auto f = std::make_shared<fingerprint_options>();
   auto* fp = cmd->add_subcommand("fingerprint", "Map the server's Pareto front and print a victim's trigger spec");
-  fp->add_option("--zoo", f->zoo, "Zoo directory, attacked in-process")->capture_default_str();
+  fp->add_option("--zoo", f->zoo, "Zoo directory, attacked in-process");
   add_backend_option(fp, f->backend);
   fp->add_option("--host", f->host, "Attack `patchzoo serve` at this host over HTTP instead");
-  fp->add_option("--port", f->port, "Port of the server")->capture_default_str()->check(CLI::Range(1, 65535));
-  fp->add_option("--task", f->task, "The server's {task}")->capture_default_str();
-  fp->add_option("--defense", f->defense, "In-process only: the server's defense spec (as `patchzoo serve --defense`)")
-      ->capture_default_str();
+  fp->add_option("--port", f->port, "Port of the server")->check(CLI::Range(1, 65535));
+  fp->add_option("--task", f->task, "The server's {task}");
+  fp->add_option("--defense", f->defense, "In-process only: the server's defense spec (as `patchzoo serve --defense`)");
   fp->add_option("--granularity", f->granularity, "In-process only: per-request or per-input selection")
-      ->capture_default_str()->check(CLI::IsMember({"per-request", "per-input"}));
-  fp->add_option("--victim-rank", f->victim_rank, "Victim by accuracy rank (0 = most accurate)")->capture_default_str();
-  fp->add_option("--accuracy-precision", f->accuracy_precision, "Absolute (0.001 = 0.1 point)")->capture_default_str();
-  fp->add_option("--latency-precision", f->latency_precision, "Relative (0.001 = 0.1 %)")->capture_default_str();
-  fp->add_option("--latency-lo-ms", f->latency_lo_ms, "Lowest latency searched")->capture_default_str();
-  fp->add_option("--latency-hi-ms", f->latency_hi_ms, "Highest latency searched")->capture_default_str();
-  fp->add_option("--repeats", f->repeats, "Requests per probe point (majority vote)")->capture_default_str();
-  fp->add_option("--census", f->census, "Unconstrained census requests")->capture_default_str();
-  fp->add_option("--verify", f->verify, "Repeats of the trigger")->capture_default_str();
-  fp->add_option("--probes", f->probes, "Probe images per request")->capture_default_str()->check(CLI::Range(1, 64));
-  fp->add_option("--seed", f->seed, "Attacker seed (probe choice) and in-process server seed")->capture_default_str();
+      ->check(CLI::IsMember({"per-request", "per-input"}));
+  fp->add_option("--victim-rank", f->victim_rank, "Victim by accuracy rank (0 = most accurate)");
+  fp->add_option("--accuracy-precision", f->accuracy_precision, "Absolute (0.001 = 0.1 point)");
+  fp->add_option("--latency-precision", f->latency_precision, "Relative (0.001 = 0.1 %)");
+  fp->add_option("--latency-lo-ms", f->latency_lo_ms, "Lowest latency searched");
+  fp->add_option("--latency-hi-ms", f->latency_hi_ms, "Highest latency searched");
+  fp->add_option("--repeats", f->repeats, "Requests per probe point (majority vote)");
+  fp->add_option("--census", f->census, "Unconstrained census requests");
+  fp->add_option("--verify", f->verify, "Repeats of the trigger");
+  fp->add_option("--probes", f->probes, "Probe images per request")->check(CLI::Range(1, 64));
+  fp->add_option("--seed", f->seed, "Attacker seed (probe choice) and in-process server seed");
   fp->add_flag("--json", f->json, "Print one JSON object");
   fp->callback([f] { run_fingerprint(*f); });
 
   auto e = std::make_shared<experiment_options>();
   auto* ex = cmd->add_subcommand("experiment", "All attack modes x budgets x victims, then the defense sweep");
-  ex->add_option("--zoo", e->zoo, "Zoo directory")->capture_default_str();
+  ex->add_option("--zoo", e->zoo, "Zoo directory");
   add_backend_option(ex, e->backend);
-  ex->add_option("--out", e->out, "Output directory (tables, JSON, PNG)")->capture_default_str();
+  ex->add_option("--out", e->out, "Output directory (tables, JSON, PNG)");
   ex->add_flag("--quick", e->quick, "One seed unless --seeds is given, 3 levels per defense, 2000 evaluation images, at most 8 epochs");
   ex->add_flag("--no-sweep", e->no_sweep, "Only the attack modes, no defense sweep");
   ex->add_flag("--http", e->http, "Attack a real HTTP server (started in-process per configuration)");
-  auto* seeds = ex->add_option("--seeds", e->seeds, "Seeds 0..N-1")->capture_default_str()->check(CLI::Range(1, 100));
+  auto* seeds = ex->add_option("--seeds", e->seeds, "Seeds 0..N-1")->check(CLI::Range(1, 100));
   ex->add_option("--naive-margin", e->naive_margin, "The naive attacker asks for the victim's accuracy minus this")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  ex->add_option("--surrogate", e->surrogate, "Surrogate architecture (a zoo model id)")->capture_default_str();
-  ex->add_option("--epochs", e->epochs, "Surrogate training epochs")->capture_default_str()->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(0.0, 1.0));
+  ex->add_option("--surrogate", e->surrogate, "Surrogate architecture (a zoo model id)");
+  ex->add_option("--epochs", e->epochs, "Surrogate training epochs")->check(CLI::Range(1, 1000));
   ex->add_option("--evaluation-images", e->evaluation_images, "Images for accuracy and fidelity")
-      ->capture_default_str()->check(CLI::Range(100, 5000));
+      ->check(CLI::Range(100, 5000));
   ex->add_flag("--json", e->json, "Print one JSON object");
   auto rj = std::make_shared<std::array<std::string, 3>>();
   auto* rp = cmd->add_subcommand("report", "Redraw the tables and plots of an experiment from its psml_attack.json");

@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "patchzoo/data/fashion_mnist.hpp"
 #include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/io/atomic_file.hpp"
 #include "patchzoo/pipeline/dpar_step.hpp"
@@ -221,6 +222,7 @@ void run_demo(const demo_options& o) {
   B be;
   const demo_plan p = plan_for(o.quick);
   const fs::path out(o.out);
+  data::check_fashion_mnist_dir(o.data);  // before clear_outputs: a wrong --data must not touch --out
   clear_outputs(out);
   demo_results r;
   const auto wall_start = std::chrono::steady_clock::now();

@@ -86,3 +86,13 @@ TEST_CASE("load_idx_images: count mismatch and out-of-range labels are rejected"
   CHECK(ds.labels == std::vector<std::uint8_t>{1, 9, 2});
   CHECK_THROWS_WITH_AS(load_fashion_mnist(dir.path), doctest::Contains("no Fashion-MNIST in"), patchzoo::error);
 }
+
+TEST_CASE("check_fashion_mnist_dir: names the first missing file, and a full directory passes") {
+  temp_dir dir;
+  for (const char* name : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"})
+    write_file_bytes(dir / name, "");
+  CHECK_THROWS_WITH_AS(check_fashion_mnist_dir(dir.path), doctest::Contains("(no t10k-labels-idx1-ubyte.gz)"),
+                       patchzoo::error);
+  write_file_bytes(dir / "t10k-labels-idx1-ubyte.gz", "");
+  CHECK_NOTHROW(check_fashion_mnist_dir(dir.path));  // only presence: the readers check the contents
+}

@@ -33,10 +33,21 @@ inline image_dataset load_idx_images(const std::filesystem::path& images, const 
   return {img.dims[1], img.dims[2], std::move(img.data), std::move(lab.data)};
 }
 
+inline constexpr std::array<const char*, 4> fashion_mnist_files = {
+    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz"};
+
+// Throws, naming the directory and the first missing file, unless dir holds the four IDX files: a command
+// calls it before it creates any output, so a wrong --data leaves nothing behind.
+inline void check_fashion_mnist_dir(const std::filesystem::path& dir) {
+  for (const char* name : fashion_mnist_files)
+    check(std::filesystem::is_regular_file(dir / name), "load_fashion_mnist", "no Fashion-MNIST in ", dir.string(),
+          " (no ", name, "): install the Debian package dataset-fashion-mnist (scripts/setup does) or pass --data DIR");
+}
+
 inline fashion_mnist load_fashion_mnist(const std::filesystem::path& dir = fashion_mnist_default_dir) {
+  check_fashion_mnist_dir(dir);
   const auto file = [&](const char* name) { return dir / name; };
-  check(std::filesystem::exists(file("train-images-idx3-ubyte.gz")), "load_fashion_mnist", "no Fashion-MNIST in ",
-        dir.string(), ": install the Debian package dataset-fashion-mnist (scripts/setup does) or pass --data DIR");
   fashion_mnist ds{load_idx_images(file("train-images-idx3-ubyte.gz"), file("train-labels-idx1-ubyte.gz"), 10),
                    load_idx_images(file("t10k-images-idx3-ubyte.gz"), file("t10k-labels-idx1-ubyte.gz"), 10)};
   check(ds.train.rows == 28 && ds.train.cols == 28 && ds.test.rows == 28 && ds.test.cols == 28,
