@@ -39,7 +39,7 @@ inline const std::map<std::string, tolerance, std::less<>>& f32_tolerances() {
       {"training_loss", {1e-3, 1e-3}},
       {"model", {1e-5, 1e-3}},
       {"llamagen_import", {5e-4, 5e-4}},
-      {"llamagen_vq", {1e-3, 1e-3}},
+      {"llamagen_vq", {1e-4, 1e-4}},
   };
   return table;
 }

@@ -127,9 +127,11 @@ class vq16_model {
   }
 
   // Host images [N, in_channels, H, W] -> codes [N, h, w]: the nearest l2-normalised code of each latent.
-  tensor<std::int32_t> encode(B& be, const tensor<T>& images) {
+  // `latents`, when given, receives the quant_conv output [N, D, h, w] the codes were chosen from.
+  tensor<std::int32_t> encode(B& be, const tensor<T>& images, tensor<T>* latents = nullptr) {
     const act x = upload(be, images);
     const act z = encode_latents(be, x.cview());
+    if (latents != nullptr) *latents = download(be, z);
     act zq(z.shape());
     quantizer_.forward(be, std::as_const(params_)[codebook_], z.cview(), zq.view());
     const auto codes = download(be, quantizer_.codes());
