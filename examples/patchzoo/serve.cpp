@@ -143,37 +143,34 @@ void register_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Model-less inference server (Open Inference Protocol / KServe v2 over HTTP)");
   cmd->add_option("--zoo", o->zoo, "Zoo directory (zoo.json and weights, from `patchzoo zoo train`)")->required();
   add_backend_option(cmd, o->backend);
-  cmd->add_option("--task", o->task, "The {task} name clients use in /v2/models/{task}")->capture_default_str();
-  cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
-  cmd->add_option("--port", o->port, "Port to listen on; 0 picks a free one")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--task", o->task, "The {task} name clients use in /v2/models/{task}");
+  cmd->add_option("--host", o->host, "Address to listen on");
+  cmd->add_option("--port", o->port, "Port to listen on; 0 picks a free one")->check(CLI::Range(0, 65535));
   cmd->add_option("--grpc-port", o->grpc_port, "Also serve the Open Inference Protocol over gRPC on this port (0: a free one; -1: off)")
-      ->capture_default_str()
       ->check(CLI::Range(-1, 65535));
   cmd->add_option("--grpc-threads", o->grpc_threads, "gRPC calls handled at once; more are answered RESOURCE_EXHAUSTED")
-      ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--workers", o->workers, "Threads running batched predict calls")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--workers", o->workers, "Threads running batched predict calls")->check(CLI::Range(1, 256));
   cmd->add_option("--http-threads", o->http_threads, "Requests handled at once (connections themselves cost no thread)")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--max-connections", o->max_connections, "Open connections; more are answered 503 and closed")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--max-pending", o->max_pending, "Complete requests waiting for a handler; more are answered 503 at once")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--max-body-mb", o->max_body_mb, "Largest request body; larger ones are answered 413")
-      ->capture_default_str()->check(CLI::Range(0.001, 4096.0));
+      ->check(CLI::Range(0.001, 4096.0));
   cmd->add_option("--read-timeout-ms", o->read_timeout_ms,
                   "A connection that does not deliver a whole request (or take a whole response) within this is closed")
-      ->capture_default_str()->check(CLI::Range(10, 600000));
-  cmd->add_option("--max-batch", o->max_batch, "Most images in one predict call")->capture_default_str()->check(CLI::Range(1, 4096));
+      ->check(CLI::Range(10, 600000));
+  cmd->add_option("--max-batch", o->max_batch, "Most images in one predict call")->check(CLI::Range(1, 4096));
   cmd->add_option("--max-queue-delay-ms", o->max_queue_delay_ms, "Longest a request waits for batch company")
-      ->capture_default_str()->check(CLI::Range(0.0, 10000.0));
-  cmd->add_option("--output", o->output, "Response tensor")->capture_default_str()->check(CLI::IsMember({"probabilities", "top1"}));
+      ->check(CLI::Range(0.0, 10000.0));
+  cmd->add_option("--output", o->output, "Response tensor")->check(CLI::IsMember({"probabilities", "top1"}));
   cmd->add_option("--policy", o->policy, "Choice inside the feasible set")
-      ->capture_default_str()->check(CLI::IsMember({"uniform", "min-latency", "max-accuracy", "infaas-like"}));
+      ->check(CLI::IsMember({"uniform", "min-latency", "max-accuracy", "infaas-like"}));
   cmd->add_option("--defense", o->defense,
                   "Selection defense: none | exponential:score=l1|goodput|quantile,epsilon=E,sensitivity=S | "
                   "permute-and-flip:... | noisy-spec:noise=laplace|gaussian,accuracy=A,latency=MS,never-looser=1|0")
-      ->capture_default_str()
       ->check([](const std::string& spec) {
         try {
           psml::parse_defense_config(spec);
@@ -183,13 +180,13 @@ void register_serve(CLI::App& app) {
         }
       });
   cmd->add_option("--granularity", o->granularity, "Choose a model once per request or once per input image")
-      ->capture_default_str()->check(CLI::IsMember({"per-request", "per-input"}));
+      ->check(CLI::IsMember({"per-request", "per-input"}));
   cmd->add_option("--latency-metric", o->latency_metric, "Profiled latency the router compares")
-      ->capture_default_str()->check(CLI::IsMember({"p50", "p99"}));
+      ->check(CLI::IsMember({"p50", "p99"}));
   cmd->add_option("--admin-token", o->admin_token, "Enables the /v2/admin endpoints behind 'Authorization: Bearer <token>'")
       ->envname("PATCHZOO_ADMIN_TOKEN");
   cmd->add_option("--request-log", o->request_log, "Append one JSON line per request (server-side only)");
-  cmd->add_option("--seed", o->seed, "Seed of the router's random choices")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the router's random choices");
   cmd->add_flag("--json", o->json, "Print the shutdown summary as one JSON object");
   cmd->callback([o] { run_serve(*o); });
 }
