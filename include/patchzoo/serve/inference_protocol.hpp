@@ -104,7 +104,7 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 // Names a client might use to choose the model, the defense or its parameters: the server alone decides
-// those (psml.md 4.2: the paper's prototype took epsilon from the client, which lets an attacker switch the
+// those (the later public PSML code's router took epsilon from the client, which lets an attacker switch the
 // defense off).
 inline bool server_only(std::string_view key) {
   static const std::set<std::string, std::less<>> names = {

@@ -26,7 +26,7 @@ struct server_config {
   output_kind output = output_kind::probabilities;
   psml::selection_policy policy = psml::selection_policy::uniform;
   psml::router_config routing;        // routing.granularity: one model per request or per input
-  psml::defense_config defense;       // how the model is chosen (psml.md 4); never settable by a client
+  psml::defense_config defense;       // how the model is chosen (PSML's defenses); never settable by a client
   std::string admin_token;             // empty: no admin endpoints at all
   std::filesystem::path request_log;   // empty: no request log
   http_limits http;                    // handler threads (more than workers, so batches form), timeouts, caps
