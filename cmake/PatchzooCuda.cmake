@@ -21,3 +21,7 @@ target_compile_options(patchzoo_cuda PRIVATE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unused-parameter>)
 target_compile_definitions(patchzoo_cuda PUBLIC PATCHZOO_HAVE_CUDA)
 target_link_libraries(patchzoo_cuda PUBLIC patchzoo::patchzoo CUDA::cudart CUDA::cublas)
+# A project that vendors patchzoo compiles the kernels only if it links patchzoo::cuda.
+if(NOT PATCHZOO_MAIN_PROJECT)
+  set_target_properties(patchzoo_cuda PROPERTIES EXCLUDE_FROM_ALL ON)
+endif()

@@ -39,4 +39,8 @@ if(PATCHZOO_WITH_GRPC)
   add_library(patchzoo::grpc ALIAS patchzoo_grpc)
   target_link_libraries(patchzoo_grpc PUBLIC patchzoo::serve PRIVATE patchzoo_grpc_proto)
   target_compile_definitions(patchzoo_grpc PRIVATE PATCHZOO_GRPC_SERVER_VERSION="${PROJECT_VERSION}")
+  # A project that vendors patchzoo compiles the generated code only if it links patchzoo::grpc.
+  if(NOT PATCHZOO_MAIN_PROJECT)
+    set_target_properties(patchzoo_grpc_proto patchzoo_grpc PROPERTIES EXCLUDE_FROM_ALL ON)
+  endif()
 endif()

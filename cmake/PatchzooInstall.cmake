@@ -1,17 +1,20 @@
 # install(EXPORT) + package config, so that consumers write find_package(patchzoo) and link
-# patchzoo::patchzoo exactly as they would after add_subdirectory.
+# patchzoo::patchzoo (or only patchzoo::core, patchzoo::cpu, patchzoo::serve) exactly as they would after
+# add_subdirectory. A header-only install needs no build: `cmake --install` right after configuring works.
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/patchzoo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS patchzoo EXPORT patchzooTargets)
+install(TARGETS patchzoo_core patchzoo_cpu patchzoo EXPORT patchzooTargets)
 if(TARGET patchzoo_serve)
   install(TARGETS patchzoo_serve EXPORT patchzooTargets)
 endif()
-# The optional CUDA backend is compiled: its static library joins the same export set (patchzoo::cuda).
-if(TARGET patchzoo_cuda)
-  install(TARGETS patchzoo_cuda EXPORT patchzooTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-endif()
 install(EXPORT patchzooTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
+# The CUDA backend is the one compiled library: its own export set, installed only when it was built
+# (OPTIONAL), and loaded by the config only when its archive is there (find_package(... COMPONENTS cuda)).
+if(TARGET patchzoo_cuda)
+  install(TARGETS patchzoo_cuda EXPORT patchzooCudaTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} OPTIONAL)
+  install(EXPORT patchzooCudaTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
+endif()
 
 configure_package_config_file(cmake/patchzooConfig.cmake.in
   ${PROJECT_BINARY_DIR}/patchzooConfig.cmake
@@ -20,4 +23,5 @@ configure_package_config_file(cmake/patchzooConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/patchzooConfigVersion.cmake
   COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/patchzooConfig.cmake ${PROJECT_BINARY_DIR}/patchzooConfigVersion.cmake
+              cmake/patchzooOpenBLAS.cmake
   DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)

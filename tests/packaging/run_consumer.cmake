@@ -1,7 +1,6 @@
 # ctest driver: configure, build and run one consumer project in a fresh work directory.
 #   cmake -DMODE=find_package|add_subdirectory -DCONSUMER_DIR=... -DWORK_DIR=... -DPATCHZOO_SOURCE_DIR=...
 #         -DPATCHZOO_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=... [-DLAUNCHER=ccache]
-#         [-DPREBUILD_TARGETS=<libraries of this build to build before installing it>]
 #         [-DEXPECTED_VERSION=x.y.z: the version the consumer must print from patchzoo/version.hpp] -P run_consumer.cmake
 cmake_minimum_required(VERSION 3.25)
 
@@ -20,11 +19,8 @@ if(LAUNCHER)
 endif()
 
 if(MODE STREQUAL "find_package")
+  # Straight after configuring, as a header-only user would: nothing needs building before the install.
   set(prefix "${WORK_DIR}/prefix")
-  foreach(target IN LISTS PREBUILD_TARGETS)
-    execute_process(COMMAND "${CMAKE_COMMAND}" --build "${PATCHZOO_BINARY_DIR}" --target ${target}
-                    COMMAND_ERROR_IS_FATAL ANY)
-  endforeach()
   execute_process(COMMAND "${CMAKE_COMMAND}" --install "${PATCHZOO_BINARY_DIR}" --prefix "${prefix}"
                   COMMAND_ERROR_IS_FATAL ANY OUTPUT_QUIET)
   if(NOT EXISTS "${prefix}/include/patchzoo/backend/eigen/eigen_backend.hpp")
@@ -32,15 +28,19 @@ if(MODE STREQUAL "find_package")
   endif()
   list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${prefix}")
 elseif(MODE STREQUAL "add_subdirectory")
-  list(APPEND configure_args "-DPATCHZOO_SOURCE_DIR=${PATCHZOO_SOURCE_DIR}" -DPATCHZOO_CUDA=OFF)
+  list(APPEND configure_args "-DPATCHZOO_SOURCE_DIR=${PATCHZOO_SOURCE_DIR}")
 else()
   message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
 endif()
 
 execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build" ${configure_args}
                 COMMAND_ERROR_IS_FATAL ANY)
-execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --target consumer
-                COMMAND_ERROR_IS_FATAL ANY)
+# The consumer's default build: with add_subdirectory it must not compile patchzoo's CUDA or gRPC libraries.
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" COMMAND_ERROR_IS_FATAL ANY)
+file(GLOB_RECURSE built_libraries "${WORK_DIR}/build/*.a")
+if(built_libraries)
+  message(FATAL_ERROR "consumer (${MODE}): its default build compiled libraries it does not link: ${built_libraries}")
+endif()
 execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "matmul ok")
   message(FATAL_ERROR "consumer (${MODE}) failed with exit code ${rc}\nstdout: ${out}\nstderr: ${err}")
@@ -51,14 +51,15 @@ if(EXPECTED_VERSION AND NOT out MATCHES "patchzoo ${expected_version_regex} matm
 endif()
 message(STATUS "consumer (${MODE}): ${out}")
 
-# The find_package consumer also builds an example against the installed package; it checks its own result.
+# A core-only project against the same installed package: the router example, without the backends.
 if(MODE STREQUAL "find_package")
-  execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --target example_route_over_zoo
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}/../core_consumer" -B "${WORK_DIR}/core_build" ${configure_args}
                   COMMAND_ERROR_IS_FATAL ANY)
-  execute_process(COMMAND "${WORK_DIR}/build/example_route_over_zoo" RESULT_VARIABLE rc OUTPUT_VARIABLE out
+  execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/core_build" COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND "${WORK_DIR}/core_build/example_route_over_zoo" RESULT_VARIABLE rc OUTPUT_VARIABLE out
                   ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "examples/route_over_zoo.cpp against the installed package exited ${rc}\n${out}${err}")
+    message(FATAL_ERROR "examples/route_over_zoo.cpp against patchzoo::core exited ${rc}\n${out}${err}")
   endif()
-  message(STATUS "example_route_over_zoo (installed package): ${out}")
+  message(STATUS "example_route_over_zoo (patchzoo::core of the installed package): ${out}")
 endif()
