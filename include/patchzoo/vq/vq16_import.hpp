@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/io/safetensors_reader.hpp"
+#include "patchzoo/nn/converted_params.hpp"
 #include "patchzoo/vq/vq16_model.hpp"
 
 namespace patchzoo::vq {
@@ -26,11 +26,8 @@ inline constexpr std::string_view llamagen_vq_format = "patchzoo.llamagen_vq/1";
 inline vq16_config llamagen_vq_config(const safetensors_reader& file) {
   const char* op = "load_llamagen_vq";
   const auto& meta = file.metadata();
-  const auto format = meta.find("format");
-  check(format != meta.end() && format->second == llamagen_vq_format, op, file.path().string(),
-        ": not a converted LlamaGen VQ checkpoint (metadata 'format' is ",
-        format == meta.end() ? std::string("missing") : "'" + format->second + "'", ", expected '",
-        llamagen_vq_format, "'; convert it with scripts/convert-llamagen --kind vq)");
+  nn::check_converted_format(file, op, llamagen_vq_format, "converted LlamaGen VQ checkpoint",
+                             "convert it with scripts/convert-llamagen --kind vq");
   const auto text = [&](const std::string& key) -> const std::string& {
     const auto it = meta.find(key);
     check(it != meta.end(), op, file.path().string(), ": metadata has no '", key, "'");
@@ -62,23 +59,8 @@ std::unique_ptr<vq16_model<B, float>> load_llamagen_vq(B& be, const std::filesys
   const char* op = "load_llamagen_vq";
   const safetensors_reader file(path);
   auto model = std::make_unique<vq16_model<B, float>>(llamagen_vq_config(file));
-  const auto& slices = model->layout().slices();
-
-  std::set<std::string> names;
-  for (const auto& s : slices) names.insert(s.name);
-  for (const auto& e : file.entries())
-    check(names.contains(e.name), op, path.string(), ": unknown tensor '", e.name, "' of shape ", shape_str(e.shape),
-          " (vq16_model of this config has no such parameter)");
-  for (const auto& s : slices) {
-    check(file.contains(s.name), op, path.string(), ": missing tensor '", s.name, "' (expected F32 ", s.shape.str(),
-          ")");
-    file.expect(s.name, dtype::f32, s.shape);  // names the tensor and both shapes on a mismatch
-  }
-
-  tensor<float> host(shape_t{model->layout().total()});
-  for (const auto& s : slices) file.load_into(s.name, tensor_view<float>(host.data() + s.offset, s.shape));
-  be.synchronize();
-  B::memory::copy_from_host(model->params().flat().data, host.data(), host.bytes());
+  nn::check_converted_tensors(file, model->layout(), op, "vq16_model");
+  nn::load_converted_params(be, file, model->params());
   return model;
 }
 
