@@ -5,7 +5,6 @@
 // PyTorch's. Also: corrupted checkpoints refused by the converter and by the loader, with the tensor's name.
 // Skipped (a message, not a failure) when /usr/bin/python3 cannot import torch.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +12,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <list>
 #include <string>
 #include <vector>
 
@@ -21,10 +19,12 @@
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/dpar/llamagen_import.hpp"
 #include "patchzoo/io/safetensors.hpp"
+#include "interop/interop_support.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tolerances.hpp"
 
 using namespace patchzoo;
+using namespace patchzoo::test;
 
 namespace {
 
@@ -165,26 +165,6 @@ save(out + "/reference.safetensors", [
     ("tokens", seq.to(torch.int32), "I32", "<i4"), ("labels", labels.to(torch.int32), "I32", "<i4"),
     ("logits32", logits32.reshape(-1, vocab), "F32", "<f4"), ("logits64", logits64.reshape(-1, vocab), "F64", "<f8")])
 )PY";
-
-bool torch_available() {
-  static const bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
-
-const std::filesystem::path converter = std::filesystem::path(PATCHZOO_SOURCE_DIR) / "scripts" / "convert-llamagen";
-
-std::string quoted(const std::filesystem::path& p) {
-  std::string q(1, '\'');  // appended piecewise: g++ 12 warns (a false -Wstringop-overflow) on "'" + s
-  q += p.string();
-  q += '\'';
-  return q;
-}
-
-// Runs a command with stderr (and stdout) captured; returns the exit status.
-int run(const std::string& command, const std::filesystem::path& log) {
-  const int status = std::system((command + " >" + quoted(log) + " 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 struct gpt_shape {
   std::int64_t dim, layers, heads, vocab, classes, tokens, batch;
@@ -361,24 +341,10 @@ TEST_CASE("llamagen import: the loader refuses a missing, mis-shaped or unknown 
   const safetensors_reader good(dir / "model.safetensors");
   CHECK(good.metadata().at("source.state_dict") == "model");
 
-  // A copy of the converted file with one change: drop `skip`, reshape `reshape` to [64, 65], add `extra`.
+  // A copy of the converted file with one change (interop_support.hpp).
   const auto variant = [&](const std::string& name, const std::string& skip, const std::string& reshape,
                            const std::string& extra, bool keep_format = true) {
-    std::list<tensor<float>> keep;
-    safetensors_writer w;
-    for (const auto& [k, v] : good.metadata())
-      if (keep_format || k != "format") w.add_metadata(k, v);
-    for (const auto& e : good.entries()) {
-      if (e.name == skip) continue;
-      keep.push_back(e.name == reshape ? tensor<float>(shape_t{64, 65}) : good.load<float>(e.name));
-      w.add(e.name, keep.back().view());
-    }
-    if (!extra.empty()) {
-      keep.push_back(tensor<float>(shape_t{192}));
-      w.add(extra, keep.back().view());
-    }
-    w.write(dir / name);
-    return dir / name;
+    return write_changed_copy(good, dir / name, {skip, reshape, extra, 192, !keep_format});
   };
   eigen_backend be;
   CHECK_THROWS_WITH_AS(dpar::load_llamagen_import(be, variant("missing.safetensors", "blocks.1.ffn.w3", "", "")),

@@ -6,7 +6,6 @@
 // checkpoints refused by the converter and by the loader, with the tensor's name.
 // Skipped (a message, not a failure) when /usr/bin/python3 cannot import torch.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,7 +13,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <list>
 #include <string>
 #include <vector>
 
@@ -22,10 +20,12 @@
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/io/safetensors.hpp"
 #include "patchzoo/vq/vq16_import.hpp"
+#include "interop/interop_support.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tolerances.hpp"
 
 using namespace patchzoo;
+using namespace patchzoo::test;
 
 namespace {
 
@@ -236,25 +236,6 @@ if with_encode:
 save(out + "/reference.safetensors", tensors)
 )PY";
 
-bool torch_available() {
-  static const bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
-
-const std::filesystem::path converter = std::filesystem::path(PATCHZOO_SOURCE_DIR) / "scripts" / "convert-llamagen";
-
-std::string quoted(const std::filesystem::path& p) {
-  std::string q(1, '\'');
-  q += p.string();
-  q += '\'';
-  return q;
-}
-
-int run(const std::string& command, const std::filesystem::path& log) {
-  const int status = std::system((command + " >" + quoted(log) + " 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 struct vq_shape {
   std::int64_t ch;
   std::string ch_mult;  // comma list, as the script takes it
@@ -452,23 +433,10 @@ TEST_CASE("llamagen vq: the loader refuses a missing, mis-shaped or unknown tens
   CHECK(good.metadata().at("source.state_dict") == "model");
   CHECK(!good.contains("quantize.codebook_used"));
 
+  // A copy of the converted file with one change (interop_support.hpp).
   const auto variant = [&](const std::string& name, const std::string& skip, const std::string& reshape,
                            const std::string& extra, bool keep_format = true) {
-    std::list<tensor<float>> keep;
-    safetensors_writer w;
-    for (const auto& [k, v] : good.metadata())
-      if (keep_format || k != "format") w.add_metadata(k, v);
-    for (const auto& e : good.entries()) {
-      if (e.name == skip) continue;
-      keep.push_back(e.name == reshape ? tensor<float>(shape_t{64, 65}) : good.load<float>(e.name));
-      w.add(e.name, keep.back().view());
-    }
-    if (!extra.empty()) {
-      keep.push_back(tensor<float>(shape_t{7}));
-      w.add(extra, keep.back().view());
-    }
-    w.write(dir / name);
-    return dir / name;
+    return write_changed_copy(good, dir / name, {skip, reshape, extra, 7, !keep_format});
   };
   eigen_backend be;
   CHECK_THROWS_WITH_AS(vq::load_llamagen_vq(be, variant("missing.safetensors", "decoder.mid.1.proj_out.bias", "", "")),
