@@ -48,6 +48,7 @@ TEST_CASE("entropy step: training, entropies equal the model's own, statistics a
   CHECK(s.final_loss == s.history.back().loss);
   CHECK(s.train_flops == doctest::Approx(s.history.back().flops));
   CHECK(fs::exists(s.checkpoint));
+  CHECK(fs::exists(s.loss_png));  // drawn here, from the history: the trainer writes only loss.csv
   CHECK(s.json()["steps"] == 30);
   // A second run into the same directory is refused unless it resumes.
   CHECK_THROWS_AS(pipeline::train_entropy_model(be, data, {.dim = 16, .layers = 1, .heads = 2, .ffn = 32}, tiny_recipe,

@@ -3,8 +3,8 @@
 // LlamaGen), the baseline (conditional LlamaGen) and DPAR, whose patch lengths come from an entropy file
 // through the patcher. Seeded shuffled batches of a token file, AdamW (0.9, 0.95; decay on rank >= 2),
 // constant lr with optional warmup + cosine, global-norm clipping, the models' dropout, atomic checkpoints
-// that resume exactly (data position, moments, step, counters), a CSV log and a loss-curve PNG. Training
-// FLOPs use dpar/flops.hpp's full convention (2 per MAC, attention included, training = 3 x forward).
+// that resume exactly (data position, moments, step, counters) and a CSV log; the loss-curve PNG is the
+// caller's (pipeline/model_training.hpp draws it from history()). Training FLOPs use dpar/flops.hpp's full convention (2 per MAC, attention included, training = 3 x forward).
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -19,7 +19,6 @@
 #include "patchzoo/dpar/flops.hpp"
 #include "patchzoo/dpar/model_metadata.hpp"
 #include "patchzoo/dpar/token_order.hpp"
-#include "patchzoo/image/plot.hpp"
 #include "patchzoo/train/checkpoint.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
 #include "patchzoo/vq/token_file.hpp"
@@ -152,7 +151,7 @@ class trainer {
     }
   }
 
-  // loss.csv, loss.png and the checkpoint in out_dir. The checkpoint is written last and commits the
+  // loss.csv and the checkpoint in out_dir. The checkpoint is written last and commits the
   // step: a kill before it leaves a loss.csv ahead of the checkpoint, whose extra rows resume drops.
   void save(B& be) {
     check(!cfg_.out_dir.empty(), "trainer::save", "no output directory");
@@ -166,7 +165,6 @@ class trainer {
     meta["train.seconds"] = metadata_detail::real_text(seconds_);
     meta["train.flops"] = metadata_detail::real_text(flops_);
     write_csv(cfg_.out_dir / "loss.csv");
-    write_plot(cfg_.out_dir / "loss.png");
     training::save_checkpoint(be, trainer_checkpoint_path(cfg_.out_dir), model_.params(), opt_, meta);
   }
 
@@ -245,16 +243,6 @@ class trainer {
     check(static_cast<std::int64_t>(rows.size()) == up_to, "trainer::resume", path.string(), " logs ", rows.size(),
           " steps, the checkpoint is at step ", up_to, " (a loss log behind its checkpoint)");
     return rows;
-  }
-
-  void write_plot(const std::filesystem::path& path) const {
-    image::line_plot p{kind_name(parse_model_kind(model_metadata().at("model.kind"))) + " training", "step",
-                       "loss (nats/token)", {{"train loss", {}, {}}}};
-    for (const auto& h : history_) {
-      p.series[0].x.push_back(static_cast<double>(h.step));
-      p.series[0].y.push_back(h.loss);
-    }
-    image::write_plot_png(path, p);
   }
 
   Model& model_;

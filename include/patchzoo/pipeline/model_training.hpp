@@ -19,6 +19,7 @@
 
 #include "patchzoo/dpar/flops.hpp"
 #include "patchzoo/dpar/trainer.hpp"
+#include "patchzoo/image/plot.hpp"
 
 namespace patchzoo::pipeline {
 
@@ -73,6 +74,16 @@ struct training_summary {
   }
 };
 
+inline void write_training_loss_plot(const std::filesystem::path& path, const std::string& title,
+                                    const std::vector<dpar::train_step_log>& history) {
+  image::line_plot p{title, "step", "loss (nats/token)", {{"train loss", {}, {}}}};
+  for (const auto& h : history) {
+    p.series[0].x.push_back(static_cast<double>(h.step));
+    p.series[0].y.push_back(h.loss);
+  }
+  image::write_plot_png(path, p);
+}
+
 template <backend B, class Model>
 training_summary run_training(B& be, Model& model, const vq::token_file& data, const train_recipe& recipe,
                               const std::filesystem::path& out_dir, bool resume, const char* where,
@@ -103,6 +114,7 @@ training_summary run_training(B& be, Model& model, const vq::token_file& data, c
     s.checkpoint = dpar::trainer_checkpoint_path(out_dir);
     s.loss_csv = out_dir / "loss.csv";
     s.loss_png = out_dir / "loss.png";
+    write_training_loss_plot(s.loss_png, trainer.model_metadata().at("model.kind") + " training", h);
   }
   return s;
 }
