@@ -1,6 +1,7 @@
 #pragma once
 // Opens a safetensors file and validates its whole header up front (sizes, dtypes, offsets), so that
 // loads fail before touching any destination. Tensor data is read on demand, not kept in memory.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -60,8 +61,12 @@ class safetensors_reader {
 
   const safetensors_entry& entry(const std::string& name) const {
     if (const auto* e = find(name)) return *e;
+    // The missing name first; a few of the file's names after it, not hundreds.
+    constexpr std::size_t listed = 8;
     std::string names;
-    for (const auto& e : header_.entries) names += (names.empty() ? "'" : ", '") + e.name + "'";
+    for (std::size_t i = 0; i < std::min(listed, header_.entries.size()); ++i)
+      names += (names.empty() ? "'" : ", '") + header_.entries[i].name + "'";
+    if (header_.entries.size() > listed) names += " and " + std::to_string(header_.entries.size() - listed) + " more";
     safetensors_detail::fail(path_, "tensor '", name, "' not found; the file holds ",
                              names.empty() ? std::string("no tensors") : names);
   }

@@ -87,6 +87,9 @@ void save_tokenizer_checkpoint(B& be, const std::filesystem::path& dir, vq_token
 
 namespace checkpoint_detail {
 
+// The tensors a tokenizer checkpoint holds besides the model's: the codebook state and the loss history.
+inline training::checkpoint_load_options own_tensors() { return {.caller_tensors = {"codebook_state/", "history"}}; }
+
 // The loss history of a checkpoint at `steps`, its shape checked before anything is read.
 inline tensor<double> read_history(const safetensors_reader& r, std::int64_t steps) {
   const auto& e = r.entry("history");
@@ -127,18 +130,17 @@ training::checkpoint_metadata load_tokenizer_checkpoint(B& be, const std::filesy
   const safetensors_reader r(checkpoint_detail::state_file(dir, checkpoint, steps));
   auto state = model.state().loaded_from(r);
   auto h = checkpoint_detail::read_history(r, steps);
-  auto meta = training::load_checkpoint(be, checkpoint_path(dir), model.params(), opt);
+  auto meta = training::load_checkpoint(be, checkpoint_path(dir), model.params(), opt, checkpoint_detail::own_tensors());
   model.state() = std::move(state);
   history = std::move(h);
   return meta;
 }
 
-// Loads only the parameters (for eval / encode / decode): config from the metadata, a throwaway optimizer.
+// Loads only the parameters (for eval / encode / decode), the config from the metadata.
 template <backend B>
 std::unique_ptr<vq_tokenizer<B, float>> load_tokenizer(B& be, const std::filesystem::path& dir) {
   auto model = std::make_unique<vq_tokenizer<B, float>>(read_checkpoint_config(checkpoint_path(dir)), 0);
-  training::adamw_optimizer<B, float> opt(model->layout(), {});
-  training::load_checkpoint(be, checkpoint_path(dir), model->params(), opt);
+  training::load_checkpoint_params(be, checkpoint_path(dir), model->params(), checkpoint_detail::own_tensors());
   return model;
 }
 
