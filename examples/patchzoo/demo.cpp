@@ -263,7 +263,7 @@ void run_demo(const demo_options& o) {
   auto& enc_bar = phases.start("encode", static_cast<std::int64_t>(first_ar.size()), "img");
   const auto tokens = pipeline::encode_images(be, *tokenizer, train_images.subset(first_ar),
                                               [&](std::int64_t n) { enc_bar.update(n); });
-  vq::write_token_file(out / "train.pztok", tokens);
+  data::write_token_file(out / "train.pztok", tokens);
   phases.finish(std::to_string(tokens.count()) + " grids of 16x16 -> train.pztok");
 
   // 4-6. Entropy model, entropies, theta, maps.

@@ -60,7 +60,7 @@ pipeline::ar_model_options model_options_of(const dpar_options& o) {
 template <class B>
 void run_train(const dpar_options& o) {
   B be;
-  const auto data = vq::read_token_file(o.tokens);
+  const auto data = patchzoo::data::read_token_file(o.tokens);
   report r;
   r["backend"] = std::string(B::name);
   r["model"] = o.model;
@@ -130,7 +130,7 @@ void run_sample(const dpar_options& o) {
   const auto images = pipeline::decode_tokens(be, *tok, s.tokens, s.grid_h, s.grid_w);
   pipeline::write_class_grid(o.out, images, chosen, o.per_class, classes);
   if (!o.tokens_out.empty()) {
-    vq::write_token_file(o.tokens_out, pipeline::samples_token_file(s, codebook));
+    data::write_token_file(o.tokens_out, pipeline::samples_token_file(s, codebook));
     r["tokens_file"] = o.tokens_out;
   }
   r["images"] = static_cast<std::int64_t>(labels.size());

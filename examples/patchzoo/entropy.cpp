@@ -48,8 +48,8 @@ struct entropy_options {
 };
 
 // The first `images` of the file (0: all).
-vq::token_file load_tokens(const std::string& path, std::int64_t images) {
-  auto f = vq::read_token_file(path);
+data::token_file load_tokens(const std::string& path, std::int64_t images) {
+  auto f = data::read_token_file(path);
   if (images > 0 && images < f.count()) {
     f.tokens.resize(static_cast<std::size_t>(images * f.tokens_per_image()));
     f.labels.resize(static_cast<std::size_t>(images));
@@ -58,7 +58,7 @@ vq::token_file load_tokens(const std::string& path, std::int64_t images) {
 }
 
 // Progress bar and start line of a training run, for the training hooks.
-pipeline::training_hooks training_display(progress& bar, const vq::token_file& data, const std::string& backend) {
+pipeline::training_hooks training_display(progress& bar, const data::token_file& data, const std::string& backend) {
   return {.on_start = [&bar, &data, backend](std::int64_t resumed, std::int64_t parameters) {
             std::cerr << "entropy train: " << parameters << " parameters, " << data.count() << " images of "
                       << data.grid_h << "x" << data.grid_w << " tokens over " << data.codebook_size << " codes, backend "
@@ -90,7 +90,7 @@ void run_train(const entropy_options& o) {
 }
 
 template <class B>
-pipeline::entropy_pass run_model(B& be, dpar::llamagen_model<B, float>& model, const vq::token_file& data,
+pipeline::entropy_pass run_model(B& be, dpar::llamagen_model<B, float>& model, const data::token_file& data,
                                  std::int64_t batch) {
   progress bar("entropy", data.count(), {.unit = "img"});
   auto pass = pipeline::compute_entropies(be, model, data, batch, [&](std::int64_t done) { bar.update(done); });
@@ -151,7 +151,7 @@ void run_threshold(const entropy_options& o) {
 template <class B>
 void run_heatmap(const entropy_options& o) {
   B be;
-  const auto data = vq::read_token_file(o.tokens);
+  const auto data = patchzoo::data::read_token_file(o.tokens);
   const auto e = dpar::read_entropy_file(o.entropy);
   dpar::check_entropy_matches(e, data, o.entropy);
   auto tok = vq::load_tokenizer(be, o.tokenizer);

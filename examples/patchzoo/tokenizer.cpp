@@ -19,7 +19,7 @@
 #include "patchzoo/pipeline/tokenizer_step.hpp"
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 #include "patchzoo/vq/vq_metrics.hpp"
 #include "backend_choice.hpp"
 #include "subcommands.hpp"
@@ -141,7 +141,7 @@ void run_encode(tokenizer_options o) {
   const auto f = pipeline::encode_images(be, *model, ds, [&](std::int64_t done) { bar.update(done); });
   bar.finish();
   const fs::path path = o.tokens.empty() ? fs::path(o.out) / (o.split + ".pztok") : fs::path(o.tokens);
-  vq::write_token_file(path, f);
+  data::write_token_file(path, f);
   report r;
   r["split"] = o.split;
   r["images"] = f.count();
@@ -169,7 +169,7 @@ void run_decode(tokenizer_options o) {
   if (o.tokens.empty()) {
     recon = model->reconstruct(be, batch.images);
   } else {
-    const auto f = vq::read_token_file(o.tokens);
+    const auto f = data::read_token_file(o.tokens);
     check(f.grid_h == o.grid && f.grid_w == o.grid && f.codebook_size == model->config().codebook_size &&
               f.count() >= ds.size(),
           "tokenizer decode", o.tokens, " holds ", f.count(), " grids of ", f.grid_h, "x", f.grid_w, " over ",

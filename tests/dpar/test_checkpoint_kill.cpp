@@ -27,7 +27,7 @@ namespace {
 using llama = dpar::llamagen_model<xtensor_backend, float>;
 using dpar_m = dpar::dpar_model<xtensor_backend, float>;
 
-const vq::token_file& kill_tokens() {
+const data::token_file& kill_tokens() {
   static const auto f = test::tiny_token_file(10, 3);
   return f;
 }

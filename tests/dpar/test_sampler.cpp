@@ -26,20 +26,20 @@ namespace {
 using llama = dpar::llamagen_model<xtensor_backend, float>;
 using dpar_m = dpar::dpar_model<xtensor_backend, float>;
 
-dpar::token_grid_batch grid_of(const vq::token_file& f, bool null_labels, std::int64_t classes) {
+dpar::token_grid_batch grid_of(const data::token_file& f, bool null_labels, std::int64_t classes) {
   dpar::token_grid_batch g{f.tokens_per_image(), f.grid_w, {}, {}};
   g.tokens.assign(f.tokens.begin(), f.tokens.end());
   for (const auto l : f.labels) g.labels.push_back(null_labels ? static_cast<std::int32_t>(classes) : l);
   return g;
 }
 
-dpar::token_rows rows_of(const vq::token_file& f) {
+dpar::token_rows rows_of(const data::token_file& f) {
   dpar::token_rows r;
   for (std::int64_t i = 0; i < f.count(); ++i) r.emplace_back(f.image(i), f.image(i) + f.tokens_per_image());
   return r;
 }
 
-std::vector<std::int32_t> labels_of(const vq::token_file& f) { return {f.labels.begin(), f.labels.end()}; }
+std::vector<std::int32_t> labels_of(const data::token_file& f) { return {f.labels.begin(), f.labels.end()}; }
 
 void check_rows(const tensor<float>& step, const tensor<float>& full, std::int64_t t, std::int64_t slots,
                 std::int64_t offset) {
@@ -52,7 +52,7 @@ void check_rows(const tensor<float>& step, const tensor<float>& full, std::int64
 }
 
 // Entropies of the full sequences from the teacher-forced entropy model, and the threshold at their median.
-std::vector<std::vector<float>> entropy_rows(xtensor_backend& be, llama& ent, const vq::token_file& f) {
+std::vector<std::vector<float>> entropy_rows(xtensor_backend& be, llama& ent, const data::token_file& f) {
   const auto h = ent.next_token_entropies(be, grid_of(f, false, 0));
   std::vector<std::vector<float>> rows;
   for (std::int64_t i = 0; i < f.count(); ++i) rows.emplace_back(h.data() + i * 12, h.data() + (i + 1) * 12);
@@ -132,7 +132,7 @@ TEST_CASE("train/sample consistency: LlamaGen's KV-cached step logits equal teac
 // Runs a stepper over the known tokens of f and checks every step's logits (both halves) against a
 // teacher-forced DPAR forward with the lengths the patcher gives the whole images.
 template <class B, class Model, class Stepper>
-void check_dpar_steps(B& be, Model& model, Stepper& stepper, const vq::token_file& f,
+void check_dpar_steps(B& be, Model& model, Stepper& stepper, const data::token_file& f,
                       const std::vector<std::vector<std::int32_t>>& lengths) {
   const auto full_cond = (model.forward(be, dpar::make_dpar_batch(grid_of(f, false, 3), lengths)), model.logits(be));
   const auto full_null = (model.forward(be, dpar::make_dpar_batch(grid_of(f, true, 3), lengths)), model.logits(be));

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-dpar::entropy_file ramp_entropies(const vq::token_file& t) {
+dpar::entropy_file ramp_entropies(const data::token_file& t) {
   dpar::entropy_file e{t.grid_h, t.grid_w, {}};
   for (std::int64_t i = 0; i < t.count(); ++i)
     for (std::int64_t j = 0; j < t.tokens_per_image(); ++j)

@@ -6,15 +6,15 @@
 #include "dpar/model_checks.hpp"
 #include "patchzoo/dpar/dpar_model.hpp"
 #include "patchzoo/dpar/llamagen_model.hpp"
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 
 namespace patchzoo::test {
 
-inline vq::token_file tiny_token_file(std::int64_t images, std::uint64_t seed) {
+inline data::token_file tiny_token_file(std::int64_t images, std::uint64_t seed) {
   static const data::markov_tokens source(10, 2, 5);
   rng_stream r(seed);
   const auto g = markov_grid(source, images, 12, 4, 3, r);
-  vq::token_file f;
+  data::token_file f;
   f.grid_h = 3;
   f.grid_w = 4;
   f.codebook_size = 10;

@@ -207,8 +207,8 @@ TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, co
   const auto f = pipeline::samples_token_file(sd, 10);
   CHECK(f.count() == 4);
   CHECK(f.labels == std::vector<std::uint8_t>{0, 0, 2, 2});
-  vq::write_token_file(dir / "s.pztok", f);
-  CHECK(vq::read_token_file(dir / "s.pztok").tokens == f.tokens);
+  patchzoo::data::write_token_file(dir / "s.pztok", f);
+  CHECK(patchzoo::data::read_token_file(dir / "s.pztok").tokens == f.tokens);
   const auto images = pipeline::decode_tokens(be, tok, sd.tokens, 3, 4);
   CHECK(images.dim(0) == 4);
   pipeline::write_class_grid(dir / "grid.png", images, {0, 2}, 2, 3);

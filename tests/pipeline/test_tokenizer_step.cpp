@@ -68,8 +68,8 @@ TEST_CASE("tokenizer step: train, encode, decode and the reconstruction grid") {
   CHECK(f.codebook_size == 16);
   CHECK(f.labels == some.labels);
   CHECK(*std::max_element(f.tokens.begin(), f.tokens.end()) < 16);
-  vq::write_token_file(dir / "t.pztok", f);  // the format's own checks accept it
-  CHECK(vq::read_token_file(dir / "t.pztok").tokens == f.tokens);
+  data::write_token_file(dir / "t.pztok", f);  // the format's own checks accept it
+  CHECK(data::read_token_file(dir / "t.pztok").tokens == f.tokens);
 
   // Decoding the encoded grids is the tokenizer's reconstruction of the same images.
   std::vector<std::int64_t> first8(8);

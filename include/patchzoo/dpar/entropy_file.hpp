@@ -16,7 +16,7 @@
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/io/atomic_file.hpp"
 #include "patchzoo/io/checked_size.hpp"
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 
 namespace patchzoo::dpar {
 
@@ -53,14 +53,14 @@ inline void validate(const std::string& where, const entropy_file& f) {
 }  // namespace entropy_file_detail
 
 // The entropy file must describe exactly the images of the token file, in the same grid.
-inline void check_entropy_matches(const entropy_file& e, const vq::token_file& t, const std::string& where) {
+inline void check_entropy_matches(const entropy_file& e, const data::token_file& t, const std::string& where) {
   check(e.grid_h == t.grid_h && e.grid_w == t.grid_w && e.count() == t.count(), "entropy_file", where, " holds ",
         e.count(), " grids of ", e.grid_h, "x", e.grid_w, " but the token file holds ", t.count(), " grids of ",
         t.grid_h, "x", t.grid_w);
 }
 
 inline void write_entropy_file(const std::filesystem::path& path, const entropy_file& f) {
-  using vq::token_file_detail::put;
+  using data::token_file_detail::put;
   entropy_file_detail::validate(path.string(), f);
   std::vector<unsigned char> bytes(entropy_file_magic, entropy_file_magic + 8);
   put<std::uint32_t>(bytes, entropy_file_version);
@@ -77,7 +77,7 @@ inline void write_entropy_file(const std::filesystem::path& path, const entropy_
 }
 
 inline entropy_file read_entropy_file(const std::filesystem::path& path) {
-  using vq::token_file_detail::get;
+  using data::token_file_detail::get;
   const std::string name = path.string();
   std::ifstream in(path, std::ios::binary);
   check(static_cast<bool>(in), "read_entropy_file", "cannot open ", name);

@@ -21,7 +21,7 @@
 #include "patchzoo/dpar/token_order.hpp"
 #include "patchzoo/train/checkpoint.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 
 namespace patchzoo::dpar {
 
@@ -75,7 +75,7 @@ class trainer {
 
  public:
   // DPAR needs the token file's entropies and the patcher; the LlamaGen models ignore both.
-  trainer(Model& model, const vq::token_file& data, const train_config& cfg, const entropy_file* entropies = nullptr,
+  trainer(Model& model, const data::token_file& data, const train_config& cfg, const entropy_file* entropies = nullptr,
           const patcher_config& patcher = {})
       : model_(model), data_(data), cfg_(cfg), entropies_(entropies), patcher_(patcher),
         opt_(model.layout(), {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
@@ -246,7 +246,7 @@ class trainer {
   }
 
   Model& model_;
-  const vq::token_file& data_;
+  const data::token_file& data_;
   train_config cfg_;
   const entropy_file* entropies_;
   patcher_config patcher_;

@@ -20,7 +20,7 @@ namespace patchzoo::dpar::experiment {
 
 // One grid's tokens and the main entropy model's outputs.
 struct grid_data {
-  vq::token_file tokens;
+  data::token_file tokens;
   entropy_file entropies;
   std::filesystem::path entropy_checkpoint;
   double threshold = 0;  // fitted main theta
@@ -35,7 +35,7 @@ struct trained_entropies {
 // Trains an entropy model into dir and computes the entropies of every image with it.
 template <backend B>
   requires transformer_ops<B, float>
-trained_entropies train_entropies(B& be, const vq::token_file& tokens, const pipeline::entropy_model_options& o,
+trained_entropies train_entropies(B& be, const data::token_file& tokens, const pipeline::entropy_model_options& o,
                                   const pipeline::train_recipe& recipe, const std::filesystem::path& dir) {
   const auto s = pipeline::train_entropy_model(be, tokens, o, recipe, dir, false);
   auto model = load_llamagen(be, s.checkpoint);

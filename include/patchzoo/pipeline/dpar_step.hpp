@@ -31,7 +31,7 @@ struct ar_model_options {
   dpar::global_position positions = dpar::global_position::dynamic_4d;
 };
 
-inline dpar::llamagen_config baseline_config(const vq::token_file& data, const ar_model_options& o, double dropout) {
+inline dpar::llamagen_config baseline_config(const data::token_file& data, const ar_model_options& o, double dropout) {
   dpar::llamagen_config c;
   c.vocab = data.codebook_size;
   c.classes = o.classes;
@@ -43,7 +43,7 @@ inline dpar::llamagen_config baseline_config(const vq::token_file& data, const a
   return c;
 }
 
-inline dpar::dpar_config dpar_config_for(const vq::token_file& data, const ar_model_options& o, double dropout) {
+inline dpar::dpar_config dpar_config_for(const data::token_file& data, const ar_model_options& o, double dropout) {
   dpar::dpar_config c;
   c.vocab = data.codebook_size;
   c.classes = o.classes;
@@ -77,7 +77,7 @@ inline bool uses_entropy(dpar::patching_mode m) {
 }
 
 // The patcher DPAR trains with; entropy modes need the token file's entropy file.
-inline dpar_patching make_patcher(const vq::token_file& data, const dpar::entropy_file* entropies,
+inline dpar_patching make_patcher(const data::token_file& data, const dpar::entropy_file* entropies,
                                   const patcher_options& o) {
   dpar_patching out;
   out.patcher.mode = o.mode;
@@ -102,7 +102,7 @@ inline dpar_patching make_patcher(const vq::token_file& data, const dpar::entrop
 
 template <backend B>
   requires transformer_ops<B, float>
-training_summary train_baseline(B& be, const vq::token_file& data, const ar_model_options& o, const train_recipe& recipe,
+training_summary train_baseline(B& be, const data::token_file& data, const ar_model_options& o, const train_recipe& recipe,
                                 const std::filesystem::path& out_dir, bool resume, const training_hooks& hooks = {}) {
   dpar::llamagen_model<B, float> model(baseline_config(data, o, recipe.dropout), recipe.seed);
   return run_training(be, model, data, recipe, out_dir, resume, "dpar train", hooks);
@@ -110,7 +110,7 @@ training_summary train_baseline(B& be, const vq::token_file& data, const ar_mode
 
 template <backend B>
   requires transformer_ops<B, float>
-training_summary train_dpar(B& be, const vq::token_file& data, const dpar::entropy_file* entropies,
+training_summary train_dpar(B& be, const data::token_file& data, const dpar::entropy_file* entropies,
                             const dpar::patcher_config& patcher, const ar_model_options& o, const train_recipe& recipe,
                             const std::filesystem::path& out_dir, bool resume, const training_hooks& hooks = {}) {
   dpar::dpar_model<B, float> model(dpar_config_for(data, o, recipe.dropout), recipe.seed);

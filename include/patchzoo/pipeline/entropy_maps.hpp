@@ -33,7 +33,7 @@ struct entropy_maps_result {
 
 template <backend B>
   requires vq::vq_ops<B, float>
-entropy_maps_result write_entropy_maps(B& be, vq::vq_tokenizer<B, float>& tokenizer, const vq::token_file& data,
+entropy_maps_result write_entropy_maps(B& be, vq::vq_tokenizer<B, float>& tokenizer, const data::token_file& data,
                                        const dpar::entropy_file& e, std::int64_t count,
                                        const std::filesystem::path& out_dir) {
   dpar::check_entropy_matches(e, data, "entropy maps");

@@ -31,7 +31,7 @@ struct entropy_model_options {
   std::int64_t dim = 128, layers = 4, heads = 4, ffn = 0;  // ffn 0: round_up_256(8 dim / 3)
 };
 
-inline dpar::llamagen_config entropy_model_config(const vq::token_file& data, const entropy_model_options& o,
+inline dpar::llamagen_config entropy_model_config(const data::token_file& data, const entropy_model_options& o,
                                                   double dropout) {
   dpar::llamagen_config c;
   c.conditional = false;
@@ -48,7 +48,7 @@ inline dpar::llamagen_config entropy_model_config(const vq::token_file& data, co
 // Trains a fresh model (or resumes the one in out_dir); the checkpoint rebuilds it (dpar::load_llamagen).
 template <backend B>
   requires transformer_ops<B, float>
-training_summary train_entropy_model(B& be, const vq::token_file& data, const entropy_model_options& o,
+training_summary train_entropy_model(B& be, const data::token_file& data, const entropy_model_options& o,
                                      const train_recipe& recipe, const std::filesystem::path& out_dir, bool resume,
                                      const training_hooks& hooks = {}) {
   dpar::llamagen_model<B, float> model(entropy_model_config(data, o, recipe.dropout), recipe.seed);
@@ -64,7 +64,7 @@ struct entropy_pass {
 // Teacher-forced entropies of every image, `batch` images per forward; on_progress(done) counts images.
 template <backend B>
   requires transformer_ops<B, float>
-entropy_pass compute_entropies(B& be, dpar::llamagen_model<B, float>& model, const vq::token_file& data,
+entropy_pass compute_entropies(B& be, dpar::llamagen_model<B, float>& model, const data::token_file& data,
                                std::int64_t batch, const std::function<void(std::int64_t)>& on_progress = {}) {
   const auto& c = model.config();
   check(!c.conditional, "entropy", "the checkpoint holds a conditional model; the entropy model is unconditional");

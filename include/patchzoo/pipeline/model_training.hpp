@@ -85,7 +85,7 @@ inline void write_training_loss_plot(const std::filesystem::path& path, const st
 }
 
 template <backend B, class Model>
-training_summary run_training(B& be, Model& model, const vq::token_file& data, const train_recipe& recipe,
+training_summary run_training(B& be, Model& model, const data::token_file& data, const train_recipe& recipe,
                               const std::filesystem::path& out_dir, bool resume, const char* where,
                               const training_hooks& hooks, const dpar::entropy_file* entropies = nullptr,
                               const dpar::patcher_config& patcher = {}) {

@@ -7,7 +7,7 @@
 //                                       {.threshold = 2.5, .max_patch = 6}, on_step);   // inference overrides
 //   tensor<float> images = decode_tokens(be, tokenizer, s.tokens, s.grid_h, s.grid_w);   (tokenizer_step.hpp)
 //   write_class_grid("grid.png", images, chosen, 4, 10);
-//   vq::write_token_file("s.pztok", samples_token_file(s, codebook));
+//   data::write_token_file("s.pztok", samples_token_file(s, codebook));
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -23,7 +23,7 @@
 #include "patchzoo/image/grid.hpp"
 #include "patchzoo/image/png.hpp"
 #include "patchzoo/pipeline/dpar_step.hpp"
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 
 namespace patchzoo::pipeline {
 
@@ -162,8 +162,8 @@ inline void write_class_grid(const std::filesystem::path& path, const tensor<flo
   image::write_png(path, image::image_grid(images.cview(), g));
 }
 
-inline vq::token_file samples_token_file(const sample_result& s, std::int64_t codebook) {
-  vq::token_file f;
+inline data::token_file samples_token_file(const sample_result& s, std::int64_t codebook) {
+  data::token_file f;
   f.grid_h = s.grid_h;
   f.grid_w = s.grid_w;
   f.codebook_size = codebook;

@@ -4,7 +4,7 @@
 //   data::image_dataset images = load_tokenizer_images(data_dir, "train", 20000, 16);  // 28 -> 32 padded
 //   tokenizer_train_result r = train_tokenizer(be, images, {.grid = 16, .model = ..., .train = ...}, hooks);
 //   auto model = vq::load_tokenizer(be, dir);  int grid = tokenizer_grid(dir);
-//   vq::token_file f = encode_images(be, *model, images, on_progress);
+//   data::token_file f = encode_images(be, *model, images, on_progress);
 //   tensor<float> pixels = decode_tokens(be, *model, rows, grid_h, grid_w);  // [n, 1, H, W] in [-1, 1]
 //   image::rgb_image g = reconstruction_grid(originals, pixels, 8);  // "orig" rows above "recon" rows
 // --grid 16 pads 28 -> 32, --grid 24 resizes 28 -> 48 (bicubic); the encoder halves once. The grid is
@@ -23,7 +23,7 @@
 #include "patchzoo/data/transforms.hpp"
 #include "patchzoo/image/grid.hpp"
 #include "patchzoo/image/plot.hpp"
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "patchzoo/vq/vq_trainer.hpp"
 
@@ -121,9 +121,9 @@ tokenizer_train_result train_tokenizer(B& be, const data::image_dataset& images,
 // Token grids and labels of every image; on_progress(done) counts images.
 template <backend B>
   requires vq::vq_ops<B, float>
-vq::token_file encode_images(B& be, vq::vq_tokenizer<B, float>& model, const data::image_dataset& images,
+data::token_file encode_images(B& be, vq::vq_tokenizer<B, float>& model, const data::image_dataset& images,
                              const std::function<void(std::int64_t)>& on_progress = {}, std::int64_t batch = 256) {
-  vq::token_file f;
+  data::token_file f;
   f.codebook_size = model.config().codebook_size;
   f.labels = images.labels;
   std::vector<std::int64_t> indices;
@@ -160,7 +160,7 @@ tensor<float> decode_tokens(B& be, vq::vq_tokenizer<B, float>& model, const std:
 }
 
 // The first `count` grids of a token file as rows for decode_tokens.
-inline std::vector<std::vector<std::int32_t>> token_rows_of(const vq::token_file& f, std::int64_t count) {
+inline std::vector<std::vector<std::int32_t>> token_rows_of(const data::token_file& f, std::int64_t count) {
   check(count >= 0 && count <= f.count(), "token_rows_of", "asked for ", count, " grids, the file holds ", f.count());
   std::vector<std::vector<std::int32_t>> rows;
   for (std::int64_t i = 0; i < count; ++i) rows.emplace_back(f.image(i), f.image(i) + f.tokens_per_image());

@@ -1,14 +1,14 @@
 // Token files: a round trip, and every kind of damage named by file and field.
 #include "support/temp_dir.hpp"
-#include "patchzoo/vq/token_file.hpp"
-#include "vq/vq_fixture.hpp"
+#include "patchzoo/data/token_file.hpp"
+#include <doctest/doctest.h>
 
 using namespace patchzoo;
 
 namespace {
 
-vq::token_file sample() {
-  vq::token_file f;
+data::token_file sample() {
+  data::token_file f;
   f.grid_h = 2;
   f.grid_w = 3;
   f.codebook_size = 512;
@@ -19,8 +19,8 @@ vq::token_file sample() {
 
 void expect_read_error(const std::filesystem::path& p, const char* fragment) {
   CAPTURE(fragment);
-  CHECK_THROWS_WITH_AS(vq::read_token_file(p), doctest::Contains(fragment), patchzoo::error);
-  CHECK_THROWS_WITH_AS(vq::read_token_file(p), doctest::Contains(p.string().c_str()), patchzoo::error);
+  CHECK_THROWS_WITH_AS(data::read_token_file(p), doctest::Contains(fragment), patchzoo::error);
+  CHECK_THROWS_WITH_AS(data::read_token_file(p), doctest::Contains(p.string().c_str()), patchzoo::error);
 }
 
 }  // namespace
@@ -28,14 +28,14 @@ void expect_read_error(const std::filesystem::path& p, const char* fragment) {
 TEST_CASE("token file: round trip, little-endian header") {
   temp_dir dir;
   const auto p = dir / "tokens.pztok";
-  vq::write_token_file(p, sample());
+  data::write_token_file(p, sample());
   const auto bytes = read_file_bytes(p);
   REQUIRE(bytes.size() == 32 + 12 * 2 + 2);
   CHECK(bytes.substr(0, 8) == "PZTOKENS");
   CHECK(bytes[8] == 1);                                   // version, low byte first
   CHECK(static_cast<unsigned char>(bytes[21]) == 2);      // codebook_size 512 = 0x0200
   CHECK(static_cast<unsigned char>(bytes[32 + 4]) == 0xff);  // token 511 = 0x01ff
-  const auto f = vq::read_token_file(p);
+  const auto f = data::read_token_file(p);
   CHECK(f.grid_h == 2);
   CHECK(f.grid_w == 3);
   CHECK(f.codebook_size == 512);
@@ -48,7 +48,7 @@ TEST_CASE("token file: round trip, little-endian header") {
 TEST_CASE("token file: corrupt or inconsistent files are rejected, naming the file and field") {
   temp_dir dir;
   const auto good = dir / "good.pztok";
-  vq::write_token_file(good, sample());
+  data::write_token_file(good, sample());
   const auto bytes = read_file_bytes(good);
   const auto bad = dir / "bad.pztok";
 
@@ -78,10 +78,10 @@ TEST_CASE("token file: corrupt or inconsistent files are rejected, naming the fi
 
   auto f = sample();
   f.tokens[4] = 600;
-  CHECK_THROWS_WITH_AS(vq::write_token_file(dir / "never.pztok", f), doctest::Contains("token 600"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(data::write_token_file(dir / "never.pztok", f), doctest::Contains("token 600"), patchzoo::error);
   CHECK_FALSE(std::filesystem::exists(dir / "never.pztok"));
   f = sample();
   f.labels.push_back(1);
-  CHECK_THROWS_WITH_AS(vq::write_token_file(dir / "never.pztok", f), doctest::Contains("12 tokens for 3 images"),
+  CHECK_THROWS_WITH_AS(data::write_token_file(dir / "never.pztok", f), doctest::Contains("12 tokens for 3 images"),
                        patchzoo::error);
 }

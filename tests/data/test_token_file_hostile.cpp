@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "patchzoo/vq/token_file.hpp"
+#include "patchzoo/data/token_file.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace patchzoo;
@@ -34,7 +34,7 @@ std::string read_error(const std::string& bytes) {
   write_file_bytes(p, bytes);
   std::string msg;
   try {
-    vq::read_token_file(p);
+    data::read_token_file(p);
   } catch (const patchzoo::error& e) {
     msg = e.what();
   }

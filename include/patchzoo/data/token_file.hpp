@@ -14,7 +14,7 @@
 #include "patchzoo/io/atomic_file.hpp"
 #include "patchzoo/io/checked_size.hpp"
 
-namespace patchzoo::vq {
+namespace patchzoo::data {
 
 inline constexpr char token_file_magic[8] = {'P', 'Z', 'T', 'O', 'K', 'E', 'N', 'S'};
 inline constexpr std::uint32_t token_file_version = 1;
@@ -119,4 +119,4 @@ inline token_file read_token_file(const std::filesystem::path& path) {
   return f;
 }
 
-}  // namespace patchzoo::vq
+}  // namespace patchzoo::data
