@@ -14,7 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "patchzoo/attack/experiment_report.hpp"
-#include "patchzoo/attack/http_target.hpp"
+#include "patchzoo/attack/local_server_target.hpp"
 #include "patchzoo/serve/zoo_executor.hpp"
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
@@ -151,7 +151,7 @@ void run_experiment(const experiment_options& o) {
     c.evaluation_images = std::min<std::int64_t>(c.evaluation_images, 2000);
     c.surrogate.epochs = std::min<std::int64_t>(o.epochs, 8);
   }
-  attack::attack_experiment experiment(executor, o.http ? attack::http_targets(executor) : attack::in_process_targets(executor),
+  attack::attack_experiment experiment(executor, o.http ? attack::local_server_targets(executor) : attack::in_process_targets(executor),
                                        c, ds);
   const auto started = std::chrono::steady_clock::now();
   const attack::experiment_result r = experiment.run([&](const std::string& step) {

@@ -8,7 +8,7 @@
 #include "attack/attack_fixtures.hpp"
 #include "patchzoo/attack/fingerprinter.hpp"
 #include "patchzoo/attack/http_client.hpp"
-#include "patchzoo/attack/http_target.hpp"
+#include "patchzoo/attack/local_server_target.hpp"
 #include "patchzoo/serve/inference_server.hpp"
 
 using namespace patchzoo;
@@ -113,7 +113,7 @@ TEST_CASE("http client: the fingerprinter over HTTP finds the same front and tri
 
 TEST_CASE("http target: server-side ground truth from the admin statistics") {
   auto executor = std::make_shared<synthetic_executor>(synthetic_profiles({.front_models = 3, .dominated_models = 0, .seed = 2}), 2);
-  http_target target(executor, {});
+  local_server_target target(executor, {});
   const auto before = target.served_images();
   const tensor<float> images = byte_images(5, 3);
   target.client().query({executor->profiles()[2].accuracy, std::nullopt}, images);
@@ -122,4 +122,5 @@ TEST_CASE("http target: server-side ground truth from the admin statistics") {
   CHECK(served_share(before, after, "f2") == doctest::Approx(0.5));
   CHECK(served_share(before, after, "f1") == doctest::Approx(0.5));
   CHECK_THROWS_WITH_AS(http_client({"127.0.0.1", 0, "fashion-mnist", ""}), doctest::Contains("port"), error);
+  CHECK_THROWS_WITH_AS(http_target({"127.0.0.1", 8000, "fashion-mnist", ""}), doctest::Contains("admin token"), error);
 }
