@@ -83,10 +83,10 @@ class router {
     return std::nullopt;
   }
 
+  // Selection's own test (psml::meets) for any zoo model, on the front or not; reads no router state.
   bool meets_request(std::size_t model_index, const service_request& r) const {
     const model_profile& p = profiles_.at(model_index);
-    return (!r.min_accuracy || p.accuracy >= *r.min_accuracy) &&
-           (!r.max_latency_ms || latency_of(p, config_.metric) <= *r.max_latency_ms);
+    return meets({.model_index = model_index, .accuracy = p.accuracy, .latency_ms = latency_of(p, config_.metric)}, r);
   }
 
   // An administrator's pin serves one concrete model (any zoo model, on the front or not) to every request.
