@@ -108,15 +108,11 @@ class dpar_incremental_decoder {
   std::int64_t global_slots() const { return model_.config().tokens + 1; }  // class + at most T patches
   std::int64_t image_of(std::int64_t sequence) const { return sequence % images_; }
 
-  static tensor_on<B, std::int32_t> upload_ints(B& be, const std::vector<std::int32_t>& v) {
-    return upload(be, tensor<std::int32_t>(shape_t{static_cast<std::int64_t>(v.size())}, v));
-  }
-
   // Feeds x_{t-1} of every image at encoder position t - 1; the block outputs land in enc_states_.
   void encoder_step(B& be, const std::vector<std::int32_t>& previous) {
     const auto& p = model_.params();
     const std::int64_t q = t_ - 1, inputs = model_.config().tokens - 1;
-    ids_ = upload_ints(be, previous);
+    ids_ = upload(be, previous);
     embedding_forward(be, enc_input_.view(), ids_.cview(), p[model_.token_embedding_index()]);
     std::vector<std::int64_t> rope_rows(static_cast<std::size_t>(images_), q), cache_rows;
     std::vector<std::int32_t> ranges;
@@ -147,8 +143,8 @@ class dpar_incremental_decoder {
       offsets.push_back(static_cast<std::int32_t>(rows.size()));
     }
     const auto n = static_cast<std::int64_t>(rows.size());
-    const auto row_ids = upload_ints(be, rows);
-    const auto offsets_on = upload_ints(be, offsets);
+    const auto row_ids = upload(be, rows);
+    const auto offsets_on = upload(be, offsets);
     const auto ranges = upload(be, segment_ranges(offsets));
     tensor_on<B, T> gathered(shape_t{n, c_.dim}), patch[2] = {tensor_on<B, T>(shape_t{np, c_.dim}), tensor_on<B, T>(shape_t{np, c_.dim})};
     tensor_on<B, std::int32_t> argmax(shape_t{np, c_.dim});
@@ -190,7 +186,7 @@ class dpar_incremental_decoder {
     const nn::token_layout<B, T> where{upload(be, rope.cos), upload(be, rope.sin),
                                        upload(be, tensor<std::int32_t>(shape_t{n, 2}, ranges))};
     auto& stream = global_stream(n);
-    const auto source_ids = upload_ints(be, sources);
+    const auto source_ids = upload(be, sources);
     embedding_forward(be, stream[0].view(), source_ids.cview(),
                       t_ == 0 ? const_view<T>(p[model_.class_embedding_index()]) : patches);
     auto& acts = global_acts_.at(n);
@@ -230,7 +226,7 @@ class dpar_incremental_decoder {
       ranges.push_back(static_cast<std::int32_t>(s * t_img));
       ranges.push_back(static_cast<std::int32_t>(s * t_img + t_ + 1));
     }
-    const auto source_ids = upload_ints(be, sources);
+    const auto source_ids = upload(be, sources);
     embedding_forward(be, dec_stream_[0].view(), source_ids.cview(),
                       t_ == 0 ? const_view<T>(p[dec.start_index()]) : enc_states_.back().cview());
     const auto where = token_layout_at(be, model_.decoder_rope(), rope_rows, ranges);

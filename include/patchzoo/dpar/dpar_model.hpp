@@ -175,10 +175,6 @@ class dpar_model {
           "batch indices are missing: build it with make_dpar_batch");
   }
 
-  static tensor_on<B, std::int32_t> upload_ints(B& be, const std::vector<std::int32_t>& v) {
-    return upload(be, tensor<std::int32_t>(shape_t{static_cast<std::int64_t>(v.size())}, v));
-  }
-
   // Token ids, targets, labels, ranges and RoPE tables of the three stages, in backend memory.
   void upload_indices(B& be, const dpar_batch& batch, const step_noise& noise) {
     const std::int64_t n_img = batch.images(), t_img = cfg_.tokens;
@@ -187,14 +183,14 @@ class dpar_model {
       const auto first = batch.grid.tokens.begin() + i * t_img;
       enc_ids.insert(enc_ids.end(), first, first + t_img - 1);
     }
-    enc_ids_ = upload_ints(be, enc_ids);
-    targets_ = upload_ints(be, batch.grid.tokens);
-    labels_ = upload_ints(be, noise.dropped_labels(batch.grid.labels, cfg_.label_dropout,
+    enc_ids_ = upload(be, enc_ids);
+    targets_ = upload(be, batch.grid.tokens);
+    labels_ = upload(be, noise.dropped_labels(batch.grid.labels, cfg_.label_dropout,
                                                    static_cast<std::int32_t>(cfg_.classes)));
-    pool_offsets_ = upload_ints(be, batch.pool_offsets);
+    pool_offsets_ = upload(be, batch.pool_offsets);
     patch_ranges_ = upload(be, segment_ranges(batch.pool_offsets));
-    slot_sources_ = upload_ints(be, batch.slot_sources);
-    token_slots_ = upload_ints(be, batch.token_slots);
+    slot_sources_ = upload(be, batch.slot_sources);
+    token_slots_ = upload(be, batch.token_slots);
 
     const int hd = static_cast<int>(cfg_.block.head_dim()), w = static_cast<int>(cfg_.row_width);
     std::vector<nn::rope_table<T>> slot_tables;

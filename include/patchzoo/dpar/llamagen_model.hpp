@@ -84,10 +84,10 @@ class llamagen_model {
       targets.insert(targets.end(), x + (cfg_.conditional ? 0 : 1), x + t_img);
       offsets.push_back(static_cast<std::int32_t>((i + 1) * slots));
     }
-    ids_ = upload_ints(be, inputs);
-    targets_ = upload_ints(be, targets);
+    ids_ = upload(be, inputs);
+    targets_ = upload(be, targets);
     if (cfg_.conditional)
-      labels_ = upload_ints(be, noise.dropped_labels(batch.labels, cfg_.label_dropout, null_class()));
+      labels_ = upload(be, noise.dropped_labels(batch.labels, cfg_.label_dropout, null_class()));
     std::vector<const nn::rope_table<T>*> tables(static_cast<std::size_t>(n_img), &image_rope_);
     const auto rope = stack_rope_tables(tables);
     where_ = {upload(be, rope.cos), upload(be, rope.sin), upload(be, causal_ranges(offsets))};
@@ -195,11 +195,11 @@ class llamagen_model {
     const auto& p = std::as_const(params_);
     const std::int64_t first_token = class_slot ? 1 : 0;
     if (class_slot) {
-      labels_ = upload_ints(be, std::vector<std::int32_t>{state.label});
+      labels_ = upload(be, std::vector<std::int32_t>{state.label});
       embedding_forward(be, stream_[0].view().slice_rows(0, 1), labels_.cview(), p[class_emb_]);
     }
     if (!tokens.empty()) {
-      ids_ = upload_ints(be, tokens);
+      ids_ = upload(be, tokens);
       embedding_forward(be, stream_[0].view().slice_rows(first_token, n), ids_.cview(), p[tok_emb_]);
     }
     noise_ = {};
@@ -259,10 +259,10 @@ class llamagen_model {
     where_ = token_layout_at(be, image_rope_, rows, ranges);
     const auto& p = std::as_const(params_);
     if (class_slot) {
-      labels_ = upload_ints(be, state.labels);
+      labels_ = upload(be, state.labels);
       embedding_forward(be, stream_[0].view(), labels_.cview(), p[class_emb_]);
     } else {
-      ids_ = upload_ints(be, tokens);
+      ids_ = upload(be, tokens);
       embedding_forward(be, stream_[0].view(), ids_.cview(), p[tok_emb_]);
     }
     noise_ = {};
@@ -291,10 +291,6 @@ class llamagen_model {
     check(batch.tokens_per_image == cfg_.tokens && batch.row_width == cfg_.row_width, "llamagen_model",
           "batch of ", batch.tokens_per_image, " tokens in rows of ", batch.row_width, " does not match the model's ",
           cfg_.tokens, " in rows of ", cfg_.row_width);
-  }
-
-  static tensor_on<B, std::int32_t> upload_ints(B& be, const std::vector<std::int32_t>& v) {
-    return upload(be, tensor<std::int32_t>(shape_t{static_cast<std::int64_t>(v.size())}, v));
   }
 
   // Class rows and token rows of each image, at the image's slots of the packed input.
