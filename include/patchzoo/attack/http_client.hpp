@@ -9,7 +9,6 @@
 #undef _res
 #endif
 
-#include <charconv>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -18,6 +17,7 @@
 
 #include "patchzoo/attack/zoo_client.hpp"
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/core/number_text.hpp"
 
 namespace patchzoo::attack {
 
@@ -49,15 +49,15 @@ class http_client final : public zoo_client {
   static std::string encode_request(const psml::service_request& spec, const tensor<float>& images) {
     std::string body = "{\"parameters\":{";
     bool first = true;
-    if (spec.min_accuracy) body += "\"min_accuracy\":" + number_text(*spec.min_accuracy), first = false;
-    if (spec.max_latency_ms) body += std::string(first ? "" : ",") + "\"max_latency_ms\":" + number_text(*spec.max_latency_ms);
+    if (spec.min_accuracy) body += "\"min_accuracy\":" + shortest_text(*spec.min_accuracy), first = false;
+    if (spec.max_latency_ms) body += std::string(first ? "" : ",") + "\"max_latency_ms\":" + shortest_text(*spec.max_latency_ms);
     const bool bytes = all_bytes(images);
     body += "},\"inputs\":[{\"name\":\"images\",\"shape\":[" + std::to_string(images.dim(0)) + ",1,28,28],\"datatype\":\"";
     body += bytes ? "UINT8" : "FP32";
     body += "\",\"data\":[";
     for (std::int64_t i = 0; i < images.numel(); ++i) {
       if (i) body += ',';
-      body += bytes ? std::to_string(static_cast<int>(std::lround(images[i] * 255.0f))) : number_text(images[i]);
+      body += bytes ? std::to_string(static_cast<int>(std::lround(images[i] * 255.0f))) : shortest_text(images[i]);
     }
     body += "]}]}";
     return body;
@@ -93,13 +93,6 @@ class http_client final : public zoo_client {
       if (static_cast<float>(std::lround(scaled)) / 255.0f != images[i]) return false;
     }
     return true;
-  }
-
-  template <class T>
-  static std::string number_text(T v) {
-    char buffer[64];
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-    return std::string(buffer, result.ptr);
   }
 
   void admin_post(const std::string& path, const std::string& body) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/core/number_text.hpp"
 #include "patchzoo/dpar/dpar_model.hpp"
 #include "patchzoo/dpar/llamagen_model.hpp"
 #include "patchzoo/io/metadata_numbers.hpp"
@@ -88,17 +89,11 @@ inline double real_field(const metadata_map& m, const std::string& key) {
   return parse_metadata_real(field(m, key), "model metadata: '" + key + "'");
 }
 
-inline std::string real_text(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 inline void put_block(metadata_map& m, const nn::block_config& b) {
   m["model.dim"] = std::to_string(b.dim);
   m["model.heads"] = std::to_string(b.heads);
   m["model.ffn_hidden"] = std::to_string(b.ffn_hidden);
-  m["model.norm_eps"] = real_text(b.norm_eps);
+  m["model.norm_eps"] = shortest_text<double>(b.norm_eps);
 }
 
 inline nn::block_config get_block(const metadata_map& m) {
@@ -118,9 +113,9 @@ inline metadata_map to_metadata(const llamagen_config& c) {
   m["model.row_width"] = std::to_string(c.row_width);
   m["model.layers"] = std::to_string(c.layers);
   put_block(m, c.block);
-  m["model.token_dropout"] = real_text(c.token_dropout);
-  m["model.label_dropout"] = real_text(c.label_dropout);
-  m["model.block_dropout"] = real_text(c.block_dropout);
+  m["model.token_dropout"] = shortest_text<double>(c.token_dropout);
+  m["model.label_dropout"] = shortest_text<double>(c.label_dropout);
+  m["model.block_dropout"] = shortest_text<double>(c.block_dropout);
   return m;
 }
 
@@ -155,14 +150,14 @@ inline metadata_map to_metadata(const dpar_config& c, const patcher_config& p) {
   m["model.decoder_layers"] = std::to_string(c.decoder_layers);
   put_block(m, c.block);
   m["model.positions"] = position_name(c.positions);
-  m["model.token_dropout"] = real_text(c.token_dropout);
-  m["model.label_dropout"] = real_text(c.label_dropout);
-  m["model.global_dropout"] = real_text(c.global_dropout);
+  m["model.token_dropout"] = shortest_text<double>(c.token_dropout);
+  m["model.label_dropout"] = shortest_text<double>(c.label_dropout);
+  m["model.global_dropout"] = shortest_text<double>(c.global_dropout);
   m["patcher.mode"] = mode_name(p.mode);
-  m["patcher.threshold"] = real_text(p.threshold);
+  m["patcher.threshold"] = shortest_text<double>(p.threshold);
   m["patcher.max_patch_length"] = std::to_string(p.max_patch_length);
   m["patcher.row_width"] = std::to_string(p.row_width);
-  m["patcher.static_length"] = real_text(p.static_length);
+  m["patcher.static_length"] = shortest_text<double>(p.static_length);
   return m;
 }
 

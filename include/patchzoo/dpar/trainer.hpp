@@ -162,8 +162,8 @@ class trainer {
     meta["data.seed"] = std::to_string(cfg_.seed);
     meta["train.batch"] = std::to_string(cfg_.batch);
     meta["train.tokens"] = std::to_string(tokens_);
-    meta["train.seconds"] = metadata_detail::real_text(seconds_);
-    meta["train.flops"] = metadata_detail::real_text(flops_);
+    meta["train.seconds"] = shortest_text(seconds_);
+    meta["train.flops"] = shortest_text(flops_);
     write_csv(cfg_.out_dir / "loss.csv");
     training::save_checkpoint(be, trainer_checkpoint_path(cfg_.out_dir), model_.params(), opt_, meta);
   }

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/core/number_text.hpp"
 
 namespace patchzoo::psml {
 
@@ -90,13 +91,6 @@ inline bool parse_bool(std::string_view key, std::string_view value) {
   throw error("defense: key '" + std::string(key) + "': expected 1, 0, true or false, got '" + std::string(value) + "'");
 }
 
-// Shortest text that reads back as the same double, so describe() round-trips exactly.
-inline std::string number_text(double v) {
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return std::string(buffer, result.ptr);
-}
-
 inline bool applies(defense_kind kind, std::string_view key) {
   static const std::set<std::string_view> ranking = {"score", "epsilon", "sensitivity", "accuracy-scale", "latency-scale"};
   static const std::set<std::string_view> noisy = {"noise", "accuracy", "latency", "never-looser"};
@@ -169,15 +163,14 @@ inline defense_config parse_defense_config(std::string_view spec) {
 }
 
 inline std::string describe(const defense_config& c) {
-  using defense_detail::number_text;
   std::string out = defense_kind_name(c.kind);
   if (c.kind == defense_kind::exponential || c.kind == defense_kind::permute_and_flip)
-    out += std::string(":score=") + utility_score_name(c.score) + ",epsilon=" + number_text(c.epsilon) +
-           ",sensitivity=" + number_text(c.sensitivity) + ",accuracy-scale=" + number_text(c.accuracy_scale) +
-           ",latency-scale=" + number_text(c.latency_scale_ms);
+    out += std::string(":score=") + utility_score_name(c.score) + ",epsilon=" + shortest_text(c.epsilon) +
+           ",sensitivity=" + shortest_text(c.sensitivity) + ",accuracy-scale=" + shortest_text(c.accuracy_scale) +
+           ",latency-scale=" + shortest_text(c.latency_scale_ms);
   else if (c.kind == defense_kind::noisy_spec)
-    out += std::string(":noise=") + noise_distribution_name(c.noise) + ",accuracy=" + number_text(c.accuracy_noise) +
-           ",latency=" + number_text(c.latency_noise_ms) + ",never-looser=" + (c.never_looser ? "1" : "0");
+    out += std::string(":noise=") + noise_distribution_name(c.noise) + ",accuracy=" + shortest_text(c.accuracy_noise) +
+           ",latency=" + shortest_text(c.latency_noise_ms) + ",never-looser=" + (c.never_looser ? "1" : "0");
   return out;
 }
 

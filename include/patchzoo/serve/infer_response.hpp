@@ -3,12 +3,12 @@
 // never the serving model. Written straight into a string (no DOM): as JSON numbers, or, when the request
 // asked for binary_data, as Triton's binary extension: a JSON header whose output carries
 // "parameters":{"binary_data_size":N}, then the N raw little-endian bytes.
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 
+#include "patchzoo/core/number_text.hpp"
 #include "patchzoo/core/tensor.hpp"
 #include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/serve/inference_protocol.hpp"
@@ -22,12 +22,6 @@ struct encoded_response {
 
 namespace response_detail {
 
-inline void append_number(std::string& out, auto value) {
-  char text[32];
-  const std::to_chars_result written = std::to_chars(text, text + sizeof text, value);
-  out.append(text, static_cast<std::size_t>(written.ptr - text));  // shortest text that reads back the same
-}
-
 inline std::int32_t top1(const float* row) {
   std::int32_t best = 0;
   for (std::int32_t c = 1; c < class_count; ++c)
@@ -39,7 +33,6 @@ inline std::int32_t top1(const float* row) {
 
 inline encoded_response encode_infer_response(const std::string& task, const std::optional<std::string>& id,
                                               const tensor<float>& probabilities, output_kind kind, bool binary = false) {
-  using response_detail::append_number;
   const std::int64_t batch = probabilities.dim(0);
   const bool probs = kind == output_kind::probabilities;
   const std::int64_t values = probs ? probabilities.numel() : batch;
@@ -51,15 +44,15 @@ inline encoded_response encode_infer_response(const std::string& task, const std
   out += ",\"outputs\":[{\"name\":\"";
   out += output_name(kind);
   out += "\",\"shape\":[";
-  append_number(out, batch);
+  append_shortest_text(out, batch);
   if (probs) {
     out += ',';
-    append_number(out, class_count);
+    append_shortest_text(out, class_count);
   }
   out += probs ? "],\"datatype\":\"FP32\"" : "],\"datatype\":\"INT32\"";
   if (binary) {
     out += ",\"parameters\":{\"binary_data_size\":";
-    append_number(out, values * 4);
+    append_shortest_text(out, values * 4);
     out += "}}]}";
     r.json_length = out.size();
     const std::size_t at = out.size();
@@ -77,8 +70,8 @@ inline encoded_response encode_infer_response(const std::string& task, const std
   out += ",\"data\":[";
   for (std::int64_t i = 0; i < values; ++i) {
     if (i) out += ',';
-    if (probs) append_number(out, probabilities[i]);
-    else append_number(out, response_detail::top1(probabilities.data() + i * class_count));
+    if (probs) append_shortest_text(out, probabilities[i]);
+    else append_shortest_text(out, response_detail::top1(probabilities.data() + i * class_count));
   }
   out += "]}]}";
   return r;

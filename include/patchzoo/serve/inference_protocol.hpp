@@ -19,6 +19,7 @@
 #include <simdjson.h>
 
 #include "patchzoo/core/error.hpp"
+#include "patchzoo/core/number_text.hpp"
 #include "patchzoo/core/tensor.hpp"
 #include "patchzoo/io/json_limits.hpp"
 #include "patchzoo/psml/service_request.hpp"
@@ -253,12 +254,6 @@ inline void decode_json_data(element data, bool bytes, std::int64_t expected, fl
 }
 
 }  // namespace protocol_detail
-
-// A number as the shortest text that reads back the same (1.5, not 1.500000).
-inline std::string shortest_text(double value) {
-  char text[32];
-  return {text, std::to_chars(text, text + sizeof text, value).ptr};
-}
 
 // FP32 pixels must lie in [0, 1] (NaN does not).
 inline void check_fp32_images(const float* values, std::int64_t count, const char* field) {

@@ -2,7 +2,6 @@
 // Seeded training of one classifier (AdamW, warmup + cosine, mean cross-entropy), optionally with
 // checkpoints that resume exactly, and the batched evaluation passes: class probabilities and top-1
 // accuracy on an image dataset.
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "patchzoo/backend/transfer.hpp"
+#include "patchzoo/core/number_text.hpp"
 #include "patchzoo/data/batch_iterator.hpp"
 #include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/train/adamw.hpp"
@@ -86,12 +86,6 @@ struct training_checkpoint {
 
 namespace training_detail {
 
-// Shortest text that reads back as the same double.
-inline std::string real_text(double v) {
-  char buf[32];
-  return {buf, std::to_chars(buf, buf + sizeof buf, v).ptr};
-}
-
 template <class V>
 V number_field(const std::filesystem::path& path, const training::checkpoint_metadata& m, const std::string& key) {
   const auto it = m.find(key);
@@ -143,8 +137,8 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
                                     {"data.position", std::to_string(it.position())},
                                     {"train.total", std::to_string(total)},
                                     {"train.seed", std::to_string(seed)},
-                                    {"train.first_loss", training_detail::real_text(r.first_loss)},
-                                    {"train.tail", training_detail::real_text(tail)},
+                                    {"train.first_loss", shortest_text(r.first_loss)},
+                                    {"train.tail", shortest_text(tail)},
                                     {"train.tail_count", std::to_string(tail_count)}};
     training::save_checkpoint(be, checkpoint.path, std::as_const(model).params(), opt, meta);
   };
