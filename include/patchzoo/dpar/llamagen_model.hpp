@@ -17,6 +17,7 @@
 #include "patchzoo/dpar/rope_layouts.hpp"
 #include "patchzoo/nn/init.hpp"
 #include "patchzoo/nn/llama_block.hpp"
+#include "patchzoo/nn/lm_head.hpp"
 #include "patchzoo/ops/attention_ranges.hpp"
 
 namespace patchzoo::dpar {
@@ -99,8 +100,9 @@ class llamagen_model {
     if (token_dropout_) dropout_forward(be, stream_[0].view(), embedded_.cview(), cfg_.token_dropout, dropout_seed_);
     run_blocks(be, nullptr);
     head_forward(be);
-    count_ = cross_entropy_forward(be, losses_.view(), probs_.view(), logits_.cview(), targets_.cview(), -1);
-    const double loss = sum(be, losses_.cview()) / static_cast<double>(count_);
+    auto& h = head_buffers_;
+    count_ = cross_entropy_forward(be, h.losses.view(), h.probs.view(), h.logits.cview(), targets_.cview(), -1);
+    const double loss = sum(be, h.losses.cview()) / static_cast<double>(count_);
     check(std::isfinite(loss), "llamagen_model::forward", "loss is not finite (", loss, ")");
     images_ = n_img;
     return loss;
@@ -110,17 +112,10 @@ class llamagen_model {
   void backward(B& be) {
     check(count_ > 0, "llamagen_model::backward", "no forward pass to differentiate");
     const auto& p = std::as_const(params_);
-    auto dlogits = logits_.view();  // the logits are dead after the loss: reuse their memory
-    fill(be, dlogits, T(0));
-    cross_entropy_backward(be, dlogits, probs_.cview(), targets_.cview(), -1,
-                           static_cast<T>(1.0 / static_cast<double>(count_)));
-    fill(be, dnorm_.view(), T(0));
-    matmul_backward(be, dnorm_.view(), grads_[head_], logits_.cview(), final_out_.cview(), p[head_], false, true);
     auto* dy = &dstream_[0];
     auto* dx = &dstream_[1];
-    fill(be, dy->view(), T(0));
-    rmsnorm_backward(be, dy->view(), grads_[final_norm_], dnorm_.cview(), stream_[cfg_.layers].cview(),
-                     p[final_norm_], final_rstd_.cview());
+    nn::lm_head_backward(be, head_buffers_, targets_.cview(), -1, count_, stream_[cfg_.layers].cview(), p[final_norm_],
+                         p[head_], grads_[final_norm_], grads_[head_], dy->view());
     for (std::int64_t l = cfg_.layers - 1; l >= 0; --l) {
       fill(be, dx->view(), T(0));
       nn::block_backward(be, cfg_.block, params_, grads_, blocks_[l], where_, stream_[l].cview(), dy->cview(),
@@ -138,7 +133,7 @@ class llamagen_model {
 
   // Logits of the last forward pass, [slots, vocab] (packed over images), on the host. backward() reuses
   // their memory for the logit gradients, so read them before it.
-  tensor<T> logits(B& be) const { return download(be, logits_.cview()); }
+  tensor<T> logits(B& be) const { return download(be, head_buffers_.logits.cview()); }
 
   // Next-token entropies in nats, [B, T]: column t holds H_t = H(p(x_t | x_<t)). The unconditional model
   // never predicts x_0, so its column 0 is 0.
@@ -208,7 +203,7 @@ class llamagen_model {
     run_blocks(be, &caches);
     head_forward(be);
     count_ = 0;  // decoding keeps no state for backward()
-    return download(be, logits_.cview());
+    return download(be, head_buffers_.logits.cview());
   }
 
   // Incremental decoding of many sequences in lockstep, for batched sampling: one KV cache per block shared
@@ -275,7 +270,7 @@ class llamagen_model {
     head_forward(be);
     ++state.length;
     count_ = 0;
-    return download(be, logits_.cview());
+    return download(be, head_buffers_.logits.cview());
   }
 
  private:
@@ -334,9 +329,7 @@ class llamagen_model {
 
   void head_forward(B& be) {
     const auto& p = std::as_const(params_);
-    rmsnorm_forward(be, final_out_.view(), final_rstd_.view(), stream_[cfg_.layers].cview(), p[final_norm_],
-                    static_cast<T>(cfg_.block.norm_eps));
-    matmul(be, logits_.view(), final_out_.cview(), p[head_], false, true, T(1), T(0));
+    nn::lm_head_forward(be, head_buffers_, stream_[cfg_.layers].cview(), p[final_norm_], p[head_], cfg_.block.norm_eps);
   }
 
   void prepare(std::int64_t n) {
@@ -350,12 +343,7 @@ class llamagen_model {
     embedded_ = tensor_on<B, T>(shape_t{n, c.dim});
     dstream_[0] = tensor_on<B, T>(shape_t{n, c.dim});
     dstream_[1] = tensor_on<B, T>(shape_t{n, c.dim});
-    final_out_ = tensor_on<B, T>(shape_t{n, c.dim});
-    final_rstd_ = tensor_on<B, T>(shape_t{n});
-    dnorm_ = tensor_on<B, T>(shape_t{n, c.dim});
-    logits_ = tensor_on<B, T>(shape_t{n, cfg_.vocab});
-    probs_ = tensor_on<B, T>(shape_t{n, cfg_.vocab});
-    losses_ = tensor_on<B, T>(shape_t{n});
+    head_buffers_ = nn::lm_head_buffers<B, T>(n, c.dim, cfg_.vocab);
   }
 
   llamagen_config cfg_;
@@ -368,7 +356,8 @@ class llamagen_model {
   std::vector<tensor_on<B, T>> stream_;  // residual stream before each block, and after the last
   std::vector<nn::block_activations<B, T>> acts_;
   nn::block_scratch<B, T> scratch_;
-  tensor_on<B, T> embedded_, dstream_[2], final_out_, final_rstd_, dnorm_, logits_, probs_, losses_;
+  tensor_on<B, T> embedded_, dstream_[2];
+  nn::lm_head_buffers<B, T> head_buffers_;
   tensor_on<B, std::int32_t> ids_, targets_, labels_;
   nn::token_layout<B, T> where_;
   step_noise noise_;

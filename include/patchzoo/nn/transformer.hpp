@@ -11,6 +11,7 @@
 #include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/nn/init.hpp"
 #include "patchzoo/nn/llama_block.hpp"
+#include "patchzoo/nn/lm_head.hpp"
 #include "patchzoo/nn/rope_table.hpp"
 #include "patchzoo/nn/token_batch.hpp"
 #include "patchzoo/ops/attention_ranges.hpp"
@@ -68,10 +69,11 @@ class transformer {
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
       block_forward(be, cfg_.block, params_, blocks_[l], where_, stream_[l].cview(), stream_[l + 1].view(), acts_[l]);
     head_forward(be, stream_[cfg_.layers].cview());
-    count_ = cross_entropy_forward(be, losses_.view(), probs_.view(), logits_.cview(), targets_.cview(),
+    auto& h = head_buffers_;
+    count_ = cross_entropy_forward(be, h.losses.view(), h.probs.view(), h.logits.cview(), targets_.cview(),
                                    token_batch::ignore_index);
     check(count_ > 0, "transformer::forward", "the batch has no target that is not ignore_index");
-    const double loss = sum(be, losses_.cview()) / static_cast<double>(count_);
+    const double loss = sum(be, h.losses.cview()) / static_cast<double>(count_);
     check(std::isfinite(loss), "transformer::forward", "loss is not finite (", loss, ")");
     return loss;
   }
@@ -79,17 +81,12 @@ class transformer {
   // Accumulates d(mean loss)/d(params) into grads(); call after forward().
   void backward(B& be) {
     check(count_ > 0, "transformer::backward", "no forward pass to differentiate");
-    auto dlogits = logits_.view();  // the logits are dead after the loss: reuse their memory
-    fill(be, dlogits, T(0));
-    cross_entropy_backward(be, dlogits, probs_.cview(), targets_.cview(), token_batch::ignore_index,
-                           static_cast<T>(1.0 / static_cast<double>(count_)));
-    matmul_backward(be, dnorm_.view(), grads_[head_], logits_.cview(), final_out_.cview(),
-                    std::as_const(params_)[head_], false, true, gradient_write::overwrite);
+    const auto& p = std::as_const(params_);
     auto* dy = &dstream_[0];
     auto* dx = &dstream_[1];
-    fill(be, dy->view(), T(0));
-    rmsnorm_backward(be, dy->view(), grads_[final_norm_], dnorm_.cview(), stream_[cfg_.layers].cview(),
-                     std::as_const(params_)[final_norm_], final_rstd_.cview());
+    lm_head_backward(be, head_buffers_, targets_.cview(), token_batch::ignore_index, count_,
+                     stream_[cfg_.layers].cview(), p[final_norm_], p[head_], grads_[final_norm_], grads_[head_],
+                     dy->view());
     for (std::int64_t l = cfg_.layers - 1; l >= 0; --l) {
       fill(be, dx->view(), T(0));
       block_backward(be, cfg_.block, params_, grads_, blocks_[l], where_, stream_[l].cview(), dy->cview(),
@@ -137,11 +134,11 @@ class transformer {
                     &state.caches[l]);
     head_forward(be, stream_[cfg_.layers].cview());
     count_ = 0;  // decoding keeps no state for backward()
-    return download(be, logits_.cview());
+    return download(be, head_buffers_.logits.cview());
   }
 
   // Logits of the last forward pass, [tokens, vocab], on the host.
-  tensor<T> logits(B& be) const { return download(be, logits_.cview()); }
+  tensor<T> logits(B& be) const { return download(be, head_buffers_.logits.cview()); }
 
  private:
   void prepare(std::int64_t n) {
@@ -154,18 +151,12 @@ class transformer {
     scratch_ = block_scratch<B, T>(c, n);
     dstream_[0] = tensor_on<B, T>(shape_t{n, c.dim});
     dstream_[1] = tensor_on<B, T>(shape_t{n, c.dim});
-    final_out_ = tensor_on<B, T>(shape_t{n, c.dim});
-    final_rstd_ = tensor_on<B, T>(shape_t{n});
-    dnorm_ = tensor_on<B, T>(shape_t{n, c.dim});
-    logits_ = tensor_on<B, T>(shape_t{n, cfg_.vocab});
-    probs_ = tensor_on<B, T>(shape_t{n, cfg_.vocab});
-    losses_ = tensor_on<B, T>(shape_t{n});
+    head_buffers_ = lm_head_buffers<B, T>(n, c.dim, cfg_.vocab);
   }
 
   void head_forward(B& be, const_view<T> x) {
-    rmsnorm_forward(be, final_out_.view(), final_rstd_.view(), x, std::as_const(params_)[final_norm_],
-                    static_cast<T>(cfg_.block.norm_eps));
-    matmul(be, logits_.view(), final_out_.cview(), std::as_const(params_)[head_], false, true, T(1), T(0));
+    lm_head_forward(be, head_buffers_, x, std::as_const(params_)[final_norm_], std::as_const(params_)[head_],
+                    cfg_.block.norm_eps);
   }
 
   token_layout<B, T> make_token_layout(B& be, const std::vector<std::int64_t>& positions,
@@ -183,7 +174,8 @@ class transformer {
   std::vector<tensor_on<B, T>> stream_;  // residual stream before each block, and after the last
   std::vector<block_activations<B, T>> acts_;
   block_scratch<B, T> scratch_;
-  tensor_on<B, T> dstream_[2], final_out_, final_rstd_, dnorm_, logits_, probs_, losses_;
+  tensor_on<B, T> dstream_[2];
+  lm_head_buffers<B, T> head_buffers_;
   tensor_on<B, std::int32_t> ids_, targets_;
   token_layout<B, T> where_;
   std::vector<std::int32_t> where_offsets_;  // the offsets where_ was built for by forward(); empty if not
