@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "patchzoo/backend/cpu_threads.hpp"
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/version.hpp"
 #include "subcommands.hpp"
@@ -47,6 +48,12 @@ int main(int argc, char** argv) {
                                         register_entropy, register_dpar, register_dpar_experiment, register_dpar_evaluate,
                                         register_attack, register_demo})
     register_subcommand(app);
+
+  // One OpenMP thread per idle core, not per core: spinning threads on a shared machine cost 3x (cpu_threads.hpp).
+  const int cores = omp_get_max_threads();
+  if (const int threads = patchzoo::use_idle_cores(); threads < cores)
+    std::cerr << "patchzoo: " << cores - threads << " of " << cores << " cores busy with other work: using " << threads
+              << " OpenMP thread" << (threads == 1 ? "" : "s") << " (OMP_NUM_THREADS=N chooses)\n";
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
