@@ -9,11 +9,17 @@ if(TARGET patchzoo_serve)
   install(TARGETS patchzoo_serve EXPORT patchzooTargets)
 endif()
 install(EXPORT patchzooTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
-# The CUDA backend is the one compiled library: its own export set, installed only when it was built
+# The CUDA backend is a compiled library: its own export set, installed only when it was built
 # (OPTIONAL), and loaded by the config only when its archive is there (find_package(... COMPONENTS cuda)).
 if(TARGET patchzoo_cuda)
   install(TARGETS patchzoo_cuda EXPORT patchzooCudaTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} OPTIONAL)
   install(EXPORT patchzooCudaTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
+endif()
+# patchzoo::cpu_instances likewise (find_package(... COMPONENTS cpu_instances)), when PATCHZOO_CPU_INSTANCES built it.
+if(TARGET patchzoo_cpu_instances)
+  install(TARGETS patchzoo_cpu_instances EXPORT patchzooCpuInstancesTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          OPTIONAL)
+  install(EXPORT patchzooCpuInstancesTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
 endif()
 
 configure_package_config_file(cmake/patchzooConfig.cmake.in

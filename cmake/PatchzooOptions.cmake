@@ -6,6 +6,10 @@ set_property(CACHE PATCHZOO_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(PATCHZOO_GRPC "AUTO" CACHE STRING "Build the gRPC inference service (patchzoo::grpc): AUTO, ON or OFF")
 set_property(CACHE PATCHZOO_GRPC PROPERTY STRINGS AUTO ON OFF)
 option(PATCHZOO_BUILD_TESTS "Build the test suite" ${PATCHZOO_MAIN_PROJECT})
+# The tests include patchzoo/cpu_instances.hpp and link this library when it is built (tests/CMakeLists.txt).
+option(PATCHZOO_CPU_INSTANCES
+       "Build patchzoo::cpu_instances, the explicit instantiations declared by patchzoo/cpu_instances.hpp"
+       ${PATCHZOO_BUILD_TESTS})
 option(PATCHZOO_BUILD_EXAMPLES "Build the patchzoo command-line program" ${PATCHZOO_MAIN_PROJECT})
 option(PATCHZOO_BUILD_BENCH "Build the Google Benchmark programs" ${PATCHZOO_MAIN_PROJECT})
 option(PATCHZOO_NATIVE "Build the CLI and benchmarks with -march=native" ON)

@@ -63,3 +63,32 @@ if(MODE STREQUAL "find_package")
   endif()
   message(STATUS "example_route_over_zoo (patchzoo::core of the installed package): ${out}")
 endif()
+
+# The opt-in compiled instances, when this build made libpatchzoo_cpu_instances.a before the install: a
+# project that includes patchzoo/cpu_instances.hpp and links patchzoo::cpu_instances. Its own object must
+# leave transformer::forward to the library (an undefined symbol), which is what the header is for.
+if(MODE STREQUAL "find_package")
+  file(GLOB instances_archive "${prefix}/lib*/libpatchzoo_cpu_instances.a")
+  if(instances_archive)
+    execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}/../instances_consumer" -B "${WORK_DIR}/instances_build"
+                            ${configure_args} COMMAND_ERROR_IS_FATAL ANY)
+    execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/instances_build" COMMAND_ERROR_IS_FATAL ANY)
+    execute_process(COMMAND "${WORK_DIR}/instances_build/instances_consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                    ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0 OR NOT out MATCHES "instances ok")
+      message(FATAL_ERROR "instances_consumer exited ${rc}\n${out}${err}")
+    endif()
+    file(GLOB_RECURSE instances_objects "${WORK_DIR}/instances_build/*instances_consumer.cpp.o")
+    find_program(NM_PROGRAM nm)
+    if(NM_PROGRAM AND instances_objects)
+      execute_process(COMMAND "${NM_PROGRAM}" -C --defined-only ${instances_objects} OUTPUT_VARIABLE defined
+                      COMMAND_ERROR_IS_FATAL ANY)
+      if(defined MATCHES "transformer<patchzoo::eigen_backend, float>::forward")
+        message(FATAL_ERROR "instances_consumer compiled transformer::forward itself despite patchzoo/cpu_instances.hpp")
+      endif()
+    endif()
+    message(STATUS "instances_consumer (patchzoo::cpu_instances of the installed package): ${out}")
+  else()
+    message(STATUS "no libpatchzoo_cpu_instances.a in the install (not built before it): instances_consumer skipped")
+  endif()
+endif()
