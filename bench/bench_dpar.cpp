@@ -147,7 +147,7 @@ void BM_sample_baseline(benchmark::State& state) {
   dpar::llamagen_model<be_t, float> model(baseline_config(), 1);
   const std::int64_t images = state.range(0);
   for (auto _ : state) {
-    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), true);
+    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), dpar::guidance::classifier_free);
     benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
   }
   add_sampling_counters(state, images, baseline_sampling_flops(baseline_config()));
@@ -171,7 +171,7 @@ void BM_sample_baseline_sweep(benchmark::State& state) {
   const auto config = baseline_config(grid);
   dpar::llamagen_model<be_t, float> model(config, 1);
   for (auto _ : state) {
-    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), true);
+    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), dpar::guidance::classifier_free);
     benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, config.vocab, kGuided));
   }
   add_sampling_counters(state, images, baseline_sampling_flops(config));
@@ -190,10 +190,10 @@ void BM_sample_dpar(benchmark::State& state) {
   const bool reforward = state.range(3) == 1;
   for (auto _ : state) {
     if (reforward) {
-      dpar::dpar_reforward_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), true);
+      dpar::dpar_reforward_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), dpar::guidance::classifier_free);
       benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
     } else {
-      dpar::dpar_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), true);
+      dpar::dpar_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), dpar::guidance::classifier_free);
       benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
     }
   }

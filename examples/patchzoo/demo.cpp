@@ -269,7 +269,7 @@ void run_demo(const demo_options& o) {
   // 4-6. Entropy model, entropies, theta, maps.
   auto& ent_bar = phases.start("entropy model", p.entropy_steps);
   r.entropy_run = pipeline::train_entropy_model(be, tokens, p.entropy, recipe_of(p.entropy_steps), out / "entropy",
-                                                false, bar_hooks(ent_bar));
+                                                pipeline::existing_checkpoint::refuse, bar_hooks(ent_bar));
   phases.finish("loss " + fixed(r.entropy_run.mean_loss_last_50, 3) + " nats/token (last 50 steps)");
   auto entropy_model = dpar::load_llamagen(be, r.entropy_run.checkpoint);
   auto& h_bar = phases.start("entropies + theta", tokens.count(), "img");
@@ -287,11 +287,11 @@ void run_demo(const demo_options& o) {
   // 7-8. DPAR and the baseline: one recipe, same width, same total depth.
   const auto recipe = recipe_of(p.ar_steps);
   auto& dpar_bar = phases.start("DPAR training", p.ar_steps);
-  r.dpar_run = pipeline::train_dpar(be, tokens, &pass.entropies, r.theta.patcher, p.model, recipe, out / "dpar", false,
+  r.dpar_run = pipeline::train_dpar(be, tokens, &pass.entropies, r.theta.patcher, p.model, recipe, out / "dpar", pipeline::existing_checkpoint::refuse,
                                     bar_hooks(dpar_bar));
   phases.finish(fixed(r.dpar_run.seconds, 1) + " s training, loss " + fixed(r.dpar_run.mean_loss_last_50, 3));
   auto& base_bar = phases.start("baseline training", p.ar_steps);
-  r.baseline_run = pipeline::train_baseline(be, tokens, p.model, recipe, out / "baseline", false, bar_hooks(base_bar));
+  r.baseline_run = pipeline::train_baseline(be, tokens, p.model, recipe, out / "baseline", pipeline::existing_checkpoint::refuse, bar_hooks(base_bar));
   phases.finish(fixed(r.baseline_run.seconds, 1) + " s training, loss " + fixed(r.baseline_run.mean_loss_last_50, 3));
   r.dpar_cost = pipeline::dpar_cost(pipeline::dpar_config_for(tokens, p.model, recipe.dropout), r.theta.mean_patches);
   r.baseline_cost = pipeline::baseline_cost(pipeline::baseline_config(tokens, p.model, recipe.dropout));

@@ -57,6 +57,10 @@ pipeline::ar_model_options model_options_of(const dpar_options& o) {
           .positions = dpar::parse_global_position(o.positions)};
 }
 
+pipeline::existing_checkpoint existing_of(const dpar_options& o) {
+  return o.resume ? pipeline::existing_checkpoint::resume : pipeline::existing_checkpoint::refuse;
+}
+
 template <class B>
 void run_train(const dpar_options& o) {
   B be;
@@ -81,7 +85,7 @@ void run_train(const dpar_options& o) {
       }};
   pipeline::training_summary s;
   if (o.model == "baseline") {
-    s = pipeline::train_baseline(be, data, model_options_of(o), o.recipe, o.out, o.resume, hooks);
+    s = pipeline::train_baseline(be, data, model_options_of(o), o.recipe, o.out, existing_of(o), hooks);
   } else {
     const pipeline::patcher_options po{.mode = dpar::parse_patching_mode(o.mode), .threshold = o.threshold,
                                        .target = o.target, .max_patch = o.max_patch, .static_length = o.static_length};
@@ -95,7 +99,7 @@ void run_train(const dpar_options& o) {
     r["mean_patch_length"] = p.mean_length;
     r["patcher"] = {{"mode", dpar::mode_name(p.patcher.mode)}, {"threshold", p.patcher.threshold},
                     {"max_patch_length", p.patcher.max_patch_length}};
-    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), o.recipe, o.out, o.resume, hooks);
+    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), o.recipe, o.out, existing_of(o), hooks);
   }
   bar.finish();
   const auto summary = s.json();

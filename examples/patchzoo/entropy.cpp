@@ -80,7 +80,7 @@ void run_train(const entropy_options& o) {
   const auto data = load_tokens(o.tokens, 0);
   progress bar("train", o.recipe.steps);
   const auto s = pipeline::train_entropy_model(be, data, {.dim = o.dim, .layers = o.layers, .heads = o.heads, .ffn = o.ffn},
-                                               o.recipe, o.out, o.resume, training_display(bar, data, std::string(B::name)));
+                                               o.recipe, o.out, o.resume ? pipeline::existing_checkpoint::resume : pipeline::existing_checkpoint::refuse, training_display(bar, data, std::string(B::name)));
   bar.finish();
   report r;
   r["backend"] = std::string(B::name);

@@ -197,7 +197,7 @@ template <backend B>
 void run_eval(const zoo_options& o) {
   const auto zoo = zoo::model_zoo<B>::load(o.zoo_dir);
   const auto ds = data::load_fashion_mnist(o.data);
-  data::batch_iterator it(ds.test, 500, false, 0);
+  data::batch_iterator it(ds.test, 500, data::batch_order::in_order, 0);
   std::vector<std::int64_t> correct(zoo.size(), 0);
   data::image_batch b;
   progress bar("eval", it.batches_per_epoch());

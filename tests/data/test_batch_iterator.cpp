@@ -50,7 +50,7 @@ TEST_CASE("make_batch: shapes, values in both pixel ranges, labels and order") {
 
 TEST_CASE("batch_iterator without shuffle: dataset order, partial last batch, epoch end") {
   const image_dataset ds = numbered_images(10);
-  batch_iterator it(ds, 4, false, 1);
+  batch_iterator it(ds, 4, batch_order::in_order, 1);
   CHECK(it.batches_per_epoch() == 3);
   image_batch b;
   REQUIRE(it.next(b));
@@ -70,20 +70,20 @@ TEST_CASE("batch_iterator without shuffle: dataset order, partial last batch, ep
 
 TEST_CASE("batch_iterator drop_last serves only full batches") {
   const image_dataset ds = numbered_images(10);
-  batch_iterator it(ds, 4, true, 7, pixel_range::zero_one, false, true);
+  batch_iterator it(ds, 4, batch_order::shuffled, 7, {.drop_last = true});
   CHECK(it.batches_per_epoch() == 2);
   const auto batches = epoch_indices(it);
   REQUIRE(batches.size() == 2);
   for (const auto& b : batches) CHECK(b.size() == 4);
-  CHECK_THROWS_WITH_AS(batch_iterator(ds, 11, true, 7, pixel_range::zero_one, false, true),
+  CHECK_THROWS_WITH_AS(batch_iterator(ds, 11, batch_order::shuffled, 7, {.drop_last = true}),
                        doctest::Contains("drop_last leaves no batch"), patchzoo::error);
-  CHECK_THROWS_WITH_AS(batch_iterator(ds, 0, true, 7), doctest::Contains("batch size 0 must be positive"),
+  CHECK_THROWS_WITH_AS(batch_iterator(ds, 0, batch_order::shuffled, 7), doctest::Contains("batch size 0 must be positive"),
                        patchzoo::error);
 }
 
 TEST_CASE("batch_iterator shuffle: each epoch is a permutation, epochs differ, seeds reproduce") {
   const image_dataset ds = numbered_images(50);
-  batch_iterator a(ds, 8, true, 42), same(ds, 8, true, 42), other(ds, 8, true, 43);
+  batch_iterator a(ds, 8, batch_order::shuffled, 42), same(ds, 8, batch_order::shuffled, 42), other(ds, 8, batch_order::shuffled, 43);
   const auto e0 = epoch_indices(a), e1 = epoch_indices(a);
   std::vector<std::int64_t> flat0, flat1;
   for (const auto& b : e0) flat0.insert(flat0.end(), b.begin(), b.end());
@@ -101,7 +101,7 @@ TEST_CASE("batch_iterator shuffle: each epoch is a permutation, epochs differ, s
 
 TEST_CASE("batch_iterator seek resumes the exact batch sequence") {
   const image_dataset ds = numbered_images(30);
-  batch_iterator run(ds, 4, true, 9, pixel_range::minus_one_one, true);
+  batch_iterator run(ds, 4, batch_order::shuffled, 9, {.range = pixel_range::minus_one_one, .horizontal_flip = true});
   image_batch b;
   epoch_indices(run);
   for (int k = 0; k < 3; ++k) REQUIRE(run.next(b));
@@ -112,7 +112,7 @@ TEST_CASE("batch_iterator seek resumes the exact batch sequence") {
   const std::vector<float> expected = b.images.to_vector();
   const std::vector<std::int64_t> expected_indices = b.indices;
 
-  batch_iterator resumed(ds, 4, true, 9, pixel_range::minus_one_one, true);
+  batch_iterator resumed(ds, 4, batch_order::shuffled, 9, {.range = pixel_range::minus_one_one, .horizontal_flip = true});
   resumed.seek(epoch, position);
   image_batch r;
   REQUIRE(resumed.next(r));
@@ -146,7 +146,7 @@ std::set<std::int64_t> flipped_rows(const image_batch& b) {
 
 TEST_CASE("batch_iterator horizontal flip: mirrored rows, about half flipped, keyed on (seed, epoch, index)") {
   const image_dataset ds = numbered_images(200);
-  batch_iterator it(ds, 200, false, 5, pixel_range::zero_one, true);
+  batch_iterator it(ds, 200, batch_order::in_order, 5, {.horizontal_flip = true});
   image_batch b;
   REQUIRE(it.next(b));
   const std::set<std::int64_t> epoch0 = flipped_rows(b);
@@ -157,17 +157,17 @@ TEST_CASE("batch_iterator horizontal flip: mirrored rows, about half flipped, ke
   REQUIRE(it.next(b));
   CHECK(flipped_rows(b) != epoch0);  // a fresh coin per epoch
 
-  batch_iterator again(ds, 200, false, 5, pixel_range::zero_one, true);
+  batch_iterator again(ds, 200, batch_order::in_order, 5, {.horizontal_flip = true});
   REQUIRE(again.next(b));
   CHECK(flipped_rows(b) == epoch0);
 
-  batch_iterator shuffled(ds, 16, true, 5, pixel_range::zero_one, true);
+  batch_iterator shuffled(ds, 16, batch_order::shuffled, 5, {.horizontal_flip = true});
   std::set<std::int64_t> shuffled_flips;
   while (shuffled.next(b))
     for (std::int64_t i : flipped_rows(b)) shuffled_flips.insert(i);
   CHECK(shuffled_flips == epoch0);  // the coin depends on the index, not the batch position
 
-  batch_iterator plain(ds, 200, false, 5);
+  batch_iterator plain(ds, 200, batch_order::in_order, 5);
   REQUIRE(plain.next(b));
   CHECK(flipped_rows(b).empty());
 }

@@ -45,7 +45,7 @@ TEST_CASE("Fashion-MNIST: official sizes, balanced classes, seeded validation sp
   const image_dataset padded = pad_images(val, 32), big = resize_images_bicubic(val, 48);
   CHECK(padded.rows == 32);
   CHECK(big.rows == 48);
-  batch_iterator it(big, 64, true, 0, pixel_range::minus_one_one, true);
+  batch_iterator it(big, 64, batch_order::shuffled, 0, {.range = pixel_range::minus_one_one, .horizontal_flip = true});
   image_batch b;
   REQUIRE(it.next(b));
   CHECK(b.images.shape() == shape_t{64, 1, 48, 48});

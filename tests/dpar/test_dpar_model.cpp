@@ -242,7 +242,7 @@ TEST_CASE("dpar decoder: position j reads G[pi(j)]; later slots and the last slo
   tensor<double> enc(shape_t{tokens - 1, c.dim}), global(shape_t{slots, c.dim});
   for (std::int64_t i = 0; i < enc.numel(); ++i) enc[i] = normal01(17, static_cast<std::uint64_t>(i));
   for (std::int64_t i = 0; i < global.numel(); ++i) global[i] = normal01(18, static_cast<std::uint64_t>(i));
-  const auto rope = dpar::rope_grid_tokens<double>(tokens - 1, width, 8, true);
+  const auto rope = dpar::rope_grid_tokens<double>(tokens - 1, width, 8, dpar::grid_rope_start::zero_slot);
   const nn::token_layout<xtensor_backend, double> where{rope.cos.clone(), rope.sin.clone(),
                                                         causal_ranges(batch.token_offsets)};
   const tensor<std::int32_t> token_slots(shape_t{tokens}, batch.token_slots);

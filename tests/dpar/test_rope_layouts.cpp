@@ -45,7 +45,7 @@ void check_zero_row(const nn::rope_table<double>& t, std::int64_t i) {
 
 TEST_CASE("rope_grid_tokens: pairs 0..hd/4-1 follow the row, the rest the column, at 10000^(-k/(hd/4))") {
   const int w = 16, hd = 64;
-  const auto t = dpar::rope_grid_tokens<double>(256, w, hd, false);
+  const auto t = dpar::rope_grid_tokens<double>(256, w, hd, dpar::grid_rope_start::token_0);
   REQUIRE(t.cos.shape() == shape_t{256, 32});
   for (std::int64_t tok : {0, 1, 15, 16, 17, 100, 255}) {
     const std::int64_t row = tok / w, col = tok % w;
@@ -58,7 +58,7 @@ TEST_CASE("rope_grid_tokens: pairs 0..hd/4-1 follow the row, the rest the column
   CHECK(t.cos[0] == 1.0);
   CHECK(t.sin[0] == 0.0);
   // hd = 8: one row pair and one column pair per half, frequency 1 and 10000^(-1/2).
-  const auto small = dpar::rope_grid_tokens<double>(12, 4, 8, false);
+  const auto small = dpar::rope_grid_tokens<double>(12, 4, 8, dpar::grid_rope_start::token_0);
   check_pair(small, 9, 0, 2.0, 0, 2);
   check_pair(small, 9, 1, 2.0, 1, 2);
   check_pair(small, 9, 2, 1.0, 0, 2);
@@ -66,8 +66,8 @@ TEST_CASE("rope_grid_tokens: pairs 0..hd/4-1 follow the row, the rest the column
 }
 
 TEST_CASE("rope_grid_tokens with start slot: row 0 is all zeros, row j is the cell of token j-1") {
-  const auto plain = dpar::rope_grid_tokens<double>(16, 4, 64, false);
-  const auto shifted = dpar::rope_grid_tokens<double>(16, 4, 64, true);
+  const auto plain = dpar::rope_grid_tokens<double>(16, 4, 64, dpar::grid_rope_start::token_0);
+  const auto shifted = dpar::rope_grid_tokens<double>(16, 4, 64, dpar::grid_rope_start::zero_slot);
   REQUIRE(shifted.cos.shape() == shape_t{17, 32});
   check_zero_row(shifted, 0);
   for (std::int64_t j = 1; j <= 16; ++j)
@@ -75,8 +75,8 @@ TEST_CASE("rope_grid_tokens with start slot: row 0 is all zeros, row j is the ce
       CHECK(shifted.cos[j * 32 + k] == plain.cos[(j - 1) * 32 + k]);
       CHECK(shifted.sin[j * 32 + k] == plain.sin[(j - 1) * 32 + k]);
     }
-  CHECK_THROWS_AS(dpar::rope_grid_tokens<float>(4, 0, 64, true), patchzoo::error);
-  CHECK_THROWS_AS(dpar::rope_grid_tokens<float>(4, 4, 62, true), patchzoo::error);
+  CHECK_THROWS_AS(dpar::rope_grid_tokens<float>(4, 0, 64, dpar::grid_rope_start::zero_slot), patchzoo::error);
+  CHECK_THROWS_AS(dpar::rope_grid_tokens<float>(4, 4, 62, dpar::grid_rope_start::zero_slot), patchzoo::error);
 }
 
 TEST_CASE("rope_global_slots slot_1d: class row zero, patch p (slot p+1) at position p, 10000^(-k/32)") {
@@ -173,7 +173,7 @@ TEST_CASE("rope tables drive rope_forward as a complex multiply; the zero row ze
         }
   }
   // Grid table with the start slot, float: same reference, and the rotation preserves the pair norm.
-  const auto grid = dpar::rope_grid_tokens<float>(20, 5, 16, true);
+  const auto grid = dpar::rope_grid_tokens<float>(20, 5, 16, dpar::grid_rope_start::zero_slot);
   tensor<float> q(shape_t{21, 1, 16});
   for (std::int64_t i = 0; i < q.numel(); ++i) q[i] = static_cast<float>(normal01(3, static_cast<std::uint64_t>(i)));
   const tensor<float> q0 = q.clone();

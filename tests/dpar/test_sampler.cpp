@@ -120,7 +120,7 @@ TEST_CASE("train/sample consistency: LlamaGen's KV-cached step logits equal teac
   const auto f = test::tiny_token_file(3, 8);
   const auto full_cond = (model.forward(be, grid_of(f, false, 3)), model.logits(be));
   const auto full_null = (model.forward(be, grid_of(f, true, 3)), model.logits(be));
-  dpar::baseline_stepper<xtensor_backend> stepper(model, labels_of(f), true);
+  dpar::baseline_stepper<xtensor_backend> stepper(model, labels_of(f), dpar::guidance::classifier_free);
   const auto rows = rows_of(f);
   for (std::int64_t t = 0; t < 12; ++t) {
     const auto lg = stepper.step(be, t, rows);
@@ -163,7 +163,7 @@ TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-
 
   SUBCASE("entropy + row boundary patches, dynamic 4-d RoPE, cached entropies equal teacher-forced ones") {
     dpar_m model(test::tiny_dpar_config(), 7);
-    dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+    dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), dpar::guidance::classifier_free);
     check_dpar_steps(be, model, stepper, f, lengths);
     for (std::size_t i = 0; i < h.size(); ++i)
       for (std::size_t t = 1; t < 12; ++t) CHECK(stepper.entropies()[i][t] == doctest::Approx(h[i][t]).epsilon(1e-4));
@@ -175,7 +175,7 @@ TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-
       c.decoder_layers = 2;
       c.positions = layout;
       dpar_m model(c, 8);
-      dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+      dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), dpar::guidance::classifier_free);
       check_dpar_steps(be, model, stepper, f, lengths);
     }
   }
@@ -193,7 +193,7 @@ TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-
     for (const auto& config : {static_pc, token_pc, capped_pc}) {
       std::vector<std::vector<std::int32_t>> config_lengths;
       for (const auto& row : h) config_lengths.push_back(dpar::patch_lengths(config, row, 12));
-      dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, config, labels_of(f), true);
+      dpar::dpar_stepper<xtensor_backend> stepper(model, &ent, config, labels_of(f), dpar::guidance::classifier_free);
       check_dpar_steps(be, model, stepper, f, config_lengths);
     }
   }
@@ -203,12 +203,12 @@ TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-
     auto c = test::tiny_dpar_config();
     c.encoder_layers = 2;
     dpar::dpar_model<eigen_backend, float> fast_model(c, 7);
-    dpar::dpar_stepper<eigen_backend> stepper(fast_model, &fast_ent, pc, labels_of(f), true);
+    dpar::dpar_stepper<eigen_backend> stepper(fast_model, &fast_ent, pc, labels_of(f), dpar::guidance::classifier_free);
     check_dpar_steps(fast, fast_model, stepper, f, lengths);
   }
   SUBCASE("the re-forward anchor gives the same logits") {
     dpar_m model(test::tiny_dpar_config(), 7);
-    dpar::dpar_reforward_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), true);
+    dpar::dpar_reforward_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), dpar::guidance::classifier_free);
     check_dpar_steps(be, model, stepper, f, lengths);
   }
 }
@@ -216,7 +216,7 @@ TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-
 TEST_CASE("DPAR's incremental decoder refuses patch lengths that rewrite a complete patch") {
   xtensor_backend be;
   dpar_m model(test::tiny_dpar_config(), 7);
-  dpar::dpar_incremental_decoder<xtensor_backend, float> decoder(model, {0}, false);
+  dpar::dpar_incremental_decoder<xtensor_backend, float> decoder(model, {0}, dpar::guidance::none);
   decoder.step(be, {}, {{1}});
   decoder.step(be, {3}, {{1, 1}});
   decoder.step(be, {4}, {{1, 2}});
@@ -231,7 +231,7 @@ TEST_CASE("sampler: cfg scale 1 equals conditional sampling; same seed, same sam
   const std::vector<std::int32_t> labels{0, 1, 2, 1};
   const auto run = [&](double scale, std::uint64_t seed) {
     dpar::sampling_config sc{.cfg_scale = scale, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = seed};
-    dpar::baseline_stepper<xtensor_backend> stepper(model, labels, dpar::is_guided(sc));
+    dpar::baseline_stepper<xtensor_backend> stepper(model, labels, dpar::guidance_of(sc));
     return dpar::sample_tokens(be, stepper, 4, 10, sc);
   };
   const auto conditional = run(1.0, 3);
@@ -246,7 +246,7 @@ TEST_CASE("sampler: cfg scale 1 equals conditional sampling; same seed, same sam
 
   // Drawing only from the first 6 classes (a tokenizer codebook smaller than the model's vocabulary).
   dpar::sampling_config sc{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 1};
-  dpar::baseline_stepper<xtensor_backend> stepper(model, labels, true);
+  dpar::baseline_stepper<xtensor_backend> stepper(model, labels, dpar::guidance::classifier_free);
   for (const auto& row : dpar::sample_tokens(be, stepper, 4, 6, sc))
     for (const auto t : row) CHECK(t < 6);
 }
@@ -290,7 +290,7 @@ TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold 
   const auto model = dpar::load_dpar(be, dpar::trainer_checkpoint_path(dir / "dpar"), loaded_pc);
   CHECK(loaded_pc.threshold == pc.threshold);
   dpar::sampling_config sc{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 5};
-  dpar::dpar_stepper<xtensor_backend> stepper(*model, ent.get(), loaded_pc, {0, 2}, true);
+  dpar::dpar_stepper<xtensor_backend> stepper(*model, ent.get(), loaded_pc, {0, 2}, dpar::guidance::classifier_free);
   std::int64_t steps = 0;
   const auto samples = dpar::sample_tokens(be, stepper, 2, 10, sc, [&](std::int64_t s) { steps = s; });
   CHECK(steps == 12);

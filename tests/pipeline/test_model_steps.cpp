@@ -37,7 +37,7 @@ TEST_CASE("entropy step: training, entropies equal the model's own, statistics a
   const auto data = test::tiny_token_file(64, 31);
   std::int64_t parameters = 0, steps_seen = 0;
   const auto s = pipeline::train_entropy_model(
-      be, data, {.dim = 16, .layers = 1, .heads = 2, .ffn = 32}, tiny_recipe, dir / "ent", false,
+      be, data, {.dim = 16, .layers = 1, .heads = 2, .ffn = 32}, tiny_recipe, dir / "ent", pipeline::existing_checkpoint::refuse,
       {.on_start = [&](std::int64_t, std::int64_t p) { parameters = p; },
        .on_step = [&](const dpar::train_step_log&) { ++steps_seen; }});
   CHECK(steps_seen == 30);
@@ -52,10 +52,10 @@ TEST_CASE("entropy step: training, entropies equal the model's own, statistics a
   CHECK(s.json()["steps"] == 30);
   // A second run into the same directory is refused unless it resumes.
   CHECK_THROWS_AS(pipeline::train_entropy_model(be, data, {.dim = 16, .layers = 1, .heads = 2, .ffn = 32}, tiny_recipe,
-                                                dir / "ent", false),
+                                                dir / "ent", pipeline::existing_checkpoint::refuse),
                   error);
   CHECK(pipeline::train_entropy_model(be, data, {.dim = 16, .layers = 1, .heads = 2, .ffn = 32}, tiny_recipe,
-                                      dir / "ent", true)
+                                      dir / "ent", pipeline::existing_checkpoint::resume)
             .resumed_at == 30);
 
   auto model = dpar::load_llamagen(be, s.checkpoint);
@@ -127,13 +127,13 @@ TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, co
   const pipeline::ar_model_options shape{.dim = 32, .heads = 2, .ffn = 32, .layers = 3, .encoder_layers = 1,
                                          .global_layers = 1, .decoder_layers = 1, .classes = 3};
   const auto ent_summary = pipeline::train_entropy_model(be, data, {.dim = 16, .layers = 1, .heads = 2, .ffn = 32},
-                                                         tiny_recipe, dir / "ent", false);
+                                                         tiny_recipe, dir / "ent", pipeline::existing_checkpoint::refuse);
   auto ent = dpar::load_llamagen(be, ent_summary.checkpoint);
   const auto entropies = pipeline::compute_entropies(be, *ent, data, 64).entropies;
   const auto patching = pipeline::make_patcher(data, &entropies, {.target = 1.6, .max_patch = 3});
 
-  const auto d = pipeline::train_dpar(be, data, &entropies, patching.patcher, shape, tiny_recipe, dir / "dpar", false);
-  const auto b = pipeline::train_baseline(be, data, shape, tiny_recipe, dir / "baseline", false);
+  const auto d = pipeline::train_dpar(be, data, &entropies, patching.patcher, shape, tiny_recipe, dir / "dpar", pipeline::existing_checkpoint::refuse);
+  const auto b = pipeline::train_baseline(be, data, shape, tiny_recipe, dir / "baseline", pipeline::existing_checkpoint::refuse);
   for (const auto* s : {&d, &b}) {
     CHECK(s->steps == 30);
     CHECK(mean_of(s->history, 25, 30) < mean_of(s->history, 0, 5) - 0.1);

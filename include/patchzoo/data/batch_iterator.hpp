@@ -67,12 +67,20 @@ inline image_batch make_batch(const image_dataset& ds, const std::vector<std::in
   return out;
 }
 
+enum class batch_order { in_order, shuffled };  // shuffled: a fresh permutation every epoch
+
+struct batch_options {
+  pixel_range range = pixel_range::zero_one;
+  bool horizontal_flip = false;  // each image flipped with probability 1/2, per epoch
+  bool drop_last = false;        // skip an epoch's last, partial batch
+};
+
 class batch_iterator {
  public:
-  batch_iterator(const image_dataset& ds, std::int64_t batch_size, bool shuffle, std::uint64_t seed,
-                 pixel_range range = pixel_range::zero_one, bool horizontal_flip = false, bool drop_last = false)
-      : ds_(ds), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), range_(range), flip_(horizontal_flip),
-        drop_last_(drop_last) {
+  batch_iterator(const image_dataset& ds, std::int64_t batch_size, batch_order order, std::uint64_t seed,
+                 batch_options options = {})
+      : ds_(ds), batch_size_(batch_size), shuffle_(order == batch_order::shuffled), seed_(seed),
+        range_(options.range), flip_(options.horizontal_flip), drop_last_(options.drop_last) {
     check(batch_size > 0, "batch_iterator", "batch size ", batch_size, " must be positive");
     check(ds.size() > 0, "batch_iterator", "the dataset is empty");
     check(batches_per_epoch() > 0, "batch_iterator", "batch size ", batch_size, " exceeds the ", ds.size(),

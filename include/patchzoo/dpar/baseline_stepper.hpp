@@ -13,8 +13,8 @@ template <backend B>
   requires transformer_ops<B, float>
 class baseline_stepper {
  public:
-  baseline_stepper(llamagen_model<B, float>& model, const std::vector<std::int32_t>& labels, bool guided)
-      : model_(model), images_(static_cast<std::int64_t>(labels.size())), guided_(guided) {
+  baseline_stepper(llamagen_model<B, float>& model, const std::vector<std::int32_t>& labels, guidance g)
+      : model_(model), images_(static_cast<std::int64_t>(labels.size())), guidance_(g) {
     check(model.config().conditional, "baseline_stepper", "the baseline must be a conditional LlamaGen model");
     std::vector<std::int32_t> sequences;
     for (const auto label : labels) {
@@ -22,7 +22,7 @@ class baseline_stepper {
             " is out of range [0, ", model.config().classes, ")");
       sequences.push_back(label);
     }
-    if (guided) sequences.insert(sequences.end(), labels.size(), static_cast<std::int32_t>(model.config().classes));
+    if (g == guidance::classifier_free) sequences.insert(sequences.end(), labels.size(), static_cast<std::int32_t>(model.config().classes));
     state_ = model.start_lockstep(static_cast<std::int64_t>(sequences.size()), sequences);
   }
 
@@ -33,15 +33,15 @@ class baseline_stepper {
   step_logits step(B& be, std::int64_t t, const token_rows& tokens) {
     std::vector<std::int32_t> feed;
     if (t > 0)
-      for (int half = 0; half < (guided_ ? 2 : 1); ++half)
+      for (int half = 0; half < halves(guidance_); ++half)
         for (std::int64_t i = 0; i < images_; ++i) feed.push_back(tokens[static_cast<std::size_t>(i)][static_cast<std::size_t>(t - 1)]);
-    return split_halves(model_.decode_lockstep(be, state_, feed), images_, guided_);
+    return split_halves(model_.decode_lockstep(be, state_, feed), images_, guidance_);
   }
 
  private:
   llamagen_model<B, float>& model_;
   std::int64_t images_;
-  bool guided_;
+  guidance guidance_;
   typename llamagen_model<B, float>::lockstep_state state_;
 };
 

@@ -25,8 +25,9 @@ struct token_grid_batch {
     return tokens_per_image > 0 ? static_cast<std::int64_t>(tokens.size()) / tokens_per_image : 0;
   }
 
-  // Checks everything the models rely on; labels are needed (and checked) only when conditional.
-  void validate(std::int64_t vocab, std::int64_t classes, bool conditional) const {
+  // Checks everything the models rely on. Labels are checked against `classes` (plus the CFG null class);
+  // classes 0 is an unconditional model, whose batches need no labels.
+  void validate(std::int64_t vocab, std::int64_t classes) const {
     const char* op = "token_grid_batch";
     check(tokens_per_image >= 2, op, "tokens_per_image ", tokens_per_image, " must be at least 2");
     check(row_width >= 1 && tokens_per_image % row_width == 0, op, "tokens_per_image ", tokens_per_image,
@@ -36,7 +37,7 @@ struct token_grid_batch {
     for (std::size_t i = 0; i < tokens.size(); ++i)
       check(tokens[i] >= 0 && tokens[i] < vocab, op, "token ", tokens[i], " at position ", i,
             " is out of range [0, ", vocab, ")");
-    if (!conditional) return;
+    if (classes == 0) return;
     check(static_cast<std::int64_t>(labels.size()) == images(), op, "holds ", labels.size(), " labels for ",
           images(), " images");
     for (std::size_t i = 0; i < labels.size(); ++i)  // index `classes` is the CFG null class

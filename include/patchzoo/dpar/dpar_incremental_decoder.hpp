@@ -24,16 +24,16 @@ template <backend B, real T>
   requires transformer_ops<B, T>
 class dpar_incremental_decoder {
  public:
-  // labels: one class per image; guided adds a null-class sequence per image (rows images..2*images-1).
-  dpar_incremental_decoder(const dpar_model<B, T>& model, std::vector<std::int32_t> labels, bool guided)
+  // labels: one class per image; CFG adds a null-class sequence per image (rows images..2*images-1).
+  dpar_incremental_decoder(const dpar_model<B, T>& model, std::vector<std::int32_t> labels, guidance g)
       : model_(model), c_(model.config().block), images_(static_cast<std::int64_t>(labels.size())),
-        sequences_(images_ * (guided ? 2 : 1)), labels_(std::move(labels)) {
+        sequences_(images_ * halves(g)), labels_(std::move(labels)) {
     const auto& cfg = model.config();
     check(images_ >= 1, "dpar_incremental_decoder", "needs at least one image");
     for (const auto label : labels_)
       check(label >= 0 && label < cfg.classes, "dpar_incremental_decoder", "label ", label, " is out of range [0, ",
             cfg.classes, ")");
-    if (guided)
+    if (g == guidance::classifier_free)
       for (std::int64_t i = 0; i < images_; ++i) labels_.push_back(static_cast<std::int32_t>(cfg.classes));
     const std::int64_t t_img = cfg.tokens, inputs = t_img - 1;
     for (std::int64_t l = 0; l < model.encoder().layers(); ++l) {

@@ -57,8 +57,8 @@ class dpar_model {
       B::memory::zero(head.data, static_cast<std::size_t>(head.numel()) * sizeof(T));
     }
     const int hd = static_cast<int>(cfg.block.head_dim()), w = static_cast<int>(cfg.row_width);
-    encoder_rope_ = rope_grid_tokens<T>(cfg.tokens - 1, w, hd, false);
-    decoder_rope_ = rope_grid_tokens<T>(cfg.tokens - 1, w, hd, true);
+    encoder_rope_ = rope_grid_tokens<T>(cfg.tokens - 1, w, hd, grid_rope_start::token_0);
+    decoder_rope_ = rope_grid_tokens<T>(cfg.tokens - 1, w, hd, grid_rope_start::zero_slot);
   }
 
   const dpar_config& config() const { return cfg_; }
@@ -167,7 +167,7 @@ class dpar_model {
   }
 
   void check_batch(const dpar_batch& batch) const {
-    batch.grid.validate(cfg_.vocab, cfg_.classes, true);
+    batch.grid.validate(cfg_.vocab, cfg_.classes);
     check(batch.grid.tokens_per_image == cfg_.tokens && batch.grid.row_width == cfg_.row_width, "dpar_model",
           "batch of ", batch.grid.tokens_per_image, " tokens in rows of ", batch.grid.row_width,
           " does not match the model's ", cfg_.tokens, " in rows of ", cfg_.row_width);

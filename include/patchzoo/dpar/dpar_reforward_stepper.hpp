@@ -23,8 +23,8 @@ class dpar_reforward_stepper {
  public:
   // The entropy model may be null only for the token and static patching modes, which read no entropy.
   dpar_reforward_stepper(dpar_model<B, float>& model, llamagen_model<B, float>* entropy_model, const patcher_config& patcher,
-                         const std::vector<std::int32_t>& labels, bool guided)
-      : model_(model), entropy_(entropy_model), patcher_(patcher), labels_(labels), guided_(guided) {
+                         const std::vector<std::int32_t>& labels, guidance g)
+      : model_(model), entropy_(entropy_model), patcher_(patcher), labels_(labels), guidance_(g) {
     const auto& c = model.config();
     check(!stepper_detail::needs_entropy(patcher) || entropy_model != nullptr, "dpar_reforward_stepper",
           "entropy patching needs the entropy model");
@@ -58,7 +58,7 @@ class dpar_reforward_stepper {
     }
     token_grid_batch grid{t_img, model_.config().row_width, {}, {}};
     std::vector<std::vector<std::int32_t>> lengths;
-    for (int half = 0; half < (guided_ ? 2 : 1); ++half)
+    for (int half = 0; half < halves(guidance_); ++half)
       for (std::int64_t i = 0; i < n; ++i) {
         const auto ii = static_cast<std::size_t>(i);
         grid.tokens.insert(grid.tokens.end(), tokens[ii].begin(), tokens[ii].begin() + t);
@@ -70,11 +70,11 @@ class dpar_reforward_stepper {
       }
     model_.forward(be, make_dpar_batch(std::move(grid), std::move(lengths)));
     const tensor<float> all = model_.logits(be);
-    step_logits out{tensor<float>(shape_t{n, v}), guided_ ? tensor<float>(shape_t{n, v}) : tensor<float>()};
+    step_logits out{tensor<float>(shape_t{n, v}), guidance_ == guidance::classifier_free ? tensor<float>(shape_t{n, v}) : tensor<float>()};
     for (std::int64_t i = 0; i < n; ++i) {
       const float* c = all.data() + (i * t_img + t) * v;
       std::copy(c, c + v, out.cond.data() + i * v);
-      if (guided_) {
+      if (guidance_ == guidance::classifier_free) {
         const float* u = all.data() + ((n + i) * t_img + t) * v;
         std::copy(u, u + v, out.uncond.data() + i * v);
       }
@@ -89,7 +89,7 @@ class dpar_reforward_stepper {
   llamagen_model<B, float>* entropy_;
   patcher_config patcher_;
   std::vector<std::int32_t> labels_;
-  bool guided_;
+  guidance guidance_;
   std::vector<typename llamagen_model<B, float>::decode_state> states_;
   std::vector<std::vector<float>> entropies_;
   std::vector<std::vector<std::int32_t>> lengths_;

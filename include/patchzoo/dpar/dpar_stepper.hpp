@@ -39,9 +39,9 @@ class dpar_stepper {
   // The entropy model may be null only for the token and static patching modes, which read no entropy.
   // The patcher may differ from training's (the paper's larger patches at inference: theta, P_max).
   dpar_stepper(dpar_model<B, float>& model, llamagen_model<B, float>* entropy_model, const patcher_config& patcher,
-               const std::vector<std::int32_t>& labels, bool guided)
+               const std::vector<std::int32_t>& labels, guidance g)
       : model_(model), entropy_(entropy_model), patcher_(patcher), images_(static_cast<std::int64_t>(labels.size())),
-        guided_(guided), decoder_(model, labels, guided) {
+        guidance_(g), decoder_(model, labels, g) {
     const auto& c = model.config();
     check(!stepper_detail::needs_entropy(patcher) || entropy_model != nullptr, "dpar_stepper",
           "entropy patching needs the entropy model");
@@ -73,7 +73,7 @@ class dpar_stepper {
     }
     for (std::int64_t i = 0; i < images_; ++i)
       lengths_[static_cast<std::size_t>(i)] = patch_lengths(patcher_, entropies_[static_cast<std::size_t>(i)], t + 1);
-    return split_halves(decoder_.step(be, previous, lengths_), images_, guided_);
+    return split_halves(decoder_.step(be, previous, lengths_), images_, guidance_);
   }
 
  private:
@@ -81,7 +81,7 @@ class dpar_stepper {
   llamagen_model<B, float>* entropy_;
   patcher_config patcher_;
   std::int64_t images_;
-  bool guided_;
+  guidance guidance_;
   dpar_incremental_decoder<B, float> decoder_;
   typename llamagen_model<B, float>::lockstep_state entropy_state_;
   std::vector<std::vector<float>> entropies_;

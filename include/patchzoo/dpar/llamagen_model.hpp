@@ -62,7 +62,7 @@ class llamagen_model {
     nn::initialize_params(params_, seed, cfg.init_std);
     if (cfg.zero_head) zero_slice(params_, head_);
     const auto table = rope_grid_tokens<T>(cfg.tokens - 1, static_cast<int>(cfg.row_width), static_cast<int>(cfg.block.head_dim()),
-                                           cfg.conditional);
+                                           cfg.conditional ? grid_rope_start::zero_slot : grid_rope_start::token_0);
     image_rope_.cos = table.cos.clone();
     image_rope_.sin = table.sin.clone();
   }
@@ -282,7 +282,7 @@ class llamagen_model {
   }
 
   void check_batch(const token_grid_batch& batch) const {
-    batch.validate(cfg_.vocab, cfg_.classes, cfg_.conditional);
+    batch.validate(cfg_.vocab, cfg_.conditional ? cfg_.classes : 0);
     check(batch.tokens_per_image == cfg_.tokens && batch.row_width == cfg_.row_width, "llamagen_model",
           "batch of ", batch.tokens_per_image, " tokens in rows of ", batch.row_width, " does not match the model's ",
           cfg_.tokens, " in rows of ", cfg_.row_width);

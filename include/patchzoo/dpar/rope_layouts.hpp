@@ -47,11 +47,15 @@ void fill_pair_block(nn::rope_table<T>& t, std::int64_t row, std::int64_t first,
 
 }  // namespace detail
 
+// Row 0 of a token-grid RoPE table: token 0's cell, or an all-zero start slot before the tokens (a decoder
+// whose stream is shifted by one: a class or start token first).
+enum class grid_rope_start { token_0, zero_slot };
+
 // 2-D RoPE over the cells (t div W, t mod W) of tokens 0..tokens-1: pairs 0..hd/4-1 turn with the row, the
-// rest with the column, at 10000^(-k/(hd/4)). With start_slot the table has tokens + 1 rows: row 0 is the
-// decoder's start slot (all zero) and row j >= 1 is the cell of token j - 1 (the stream is shifted by one).
+// rest with the column, at 10000^(-k/(hd/4)). With a zero_slot the table has tokens + 1 rows: row 0 is the
+// start slot and row j >= 1 is the cell of token j - 1.
 template <class T>
-nn::rope_table<T> rope_grid_tokens(std::int64_t tokens, int row_width, int head_dim, bool start_slot) {
+nn::rope_table<T> rope_grid_tokens(std::int64_t tokens, int row_width, int head_dim, grid_rope_start start) {
   check(tokens >= 0, "rope_grid_tokens", "tokens ", tokens, " must be non-negative");
   check(row_width >= 1, "rope_grid_tokens", "row_width ", row_width, " must be at least 1");
   check(head_dim > 0 && head_dim % 4 == 0, "rope_grid_tokens", "head_dim ", head_dim,
@@ -62,7 +66,7 @@ nn::rope_table<T> rope_grid_tokens(std::int64_t tokens, int row_width, int head_
     cols[static_cast<std::size_t>(t)] = t % row_width;
   }
   nn::rope_table<T> grid = nn::rope_table_2d<T>(rows, cols, head_dim);
-  return start_slot ? detail::with_zero_first_row(grid) : std::move(grid);
+  return start == grid_rope_start::zero_slot ? detail::with_zero_first_row(grid) : std::move(grid);
 }
 
 enum class global_position { slot_1d, dynamic_3d, dynamic_4d };

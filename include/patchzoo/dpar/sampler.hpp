@@ -38,6 +38,7 @@ token_rows sample_tokens(B& be, Stepper& stepper, std::int64_t images, std::int6
   return tokens;
 }
 
-inline bool is_guided(const sampling_config& sc) { return sc.cfg_scale != 1.0; }
+// A CFG scale of exactly 1 is the conditional logits alone: the null-class half would change nothing.
+inline guidance guidance_of(const sampling_config& sc) { return sc.cfg_scale != 1.0 ? guidance::classifier_free : guidance::none; }
 
 }  // namespace patchzoo::dpar

@@ -7,15 +7,22 @@
 
 namespace patchzoo::dpar {
 
-// cond [n, vocab], and uncond [n, vocab] (the null class) when guided.
+// Whether each image also runs a null-class sequence, for classifier-free guidance (CFG).
+enum class guidance { none, classifier_free };
+
+// Sequences per image: the class's, and under CFG the null class's.
+constexpr int halves(guidance g) { return g == guidance::classifier_free ? 2 : 1; }
+
+// cond [n, vocab], and uncond [n, vocab] (the null class) under CFG.
 struct step_logits {
   tensor<float> cond, uncond;
 };
 
 using token_rows = std::vector<std::vector<std::int32_t>>;  // per image: the tokens sampled so far
 
-// Splits logits [sequences, vocab] (the conditional half first, then the null-class half when guided).
-inline step_logits split_halves(const tensor<float>& all, std::int64_t images, bool guided) {
+// Splits logits [sequences, vocab] (the conditional half first, then the null-class half under CFG).
+inline step_logits split_halves(const tensor<float>& all, std::int64_t images, guidance g) {
+  const bool guided = g == guidance::classifier_free;
   const std::int64_t v = all.dim(1);
   step_logits out{tensor<float>(shape_t{images, v}), guided ? tensor<float>(shape_t{images, v}) : tensor<float>()};
   std::copy_n(all.data(), images * v, out.cond.data());

@@ -37,7 +37,7 @@ template <backend B>
   requires transformer_ops<B, float>
 trained_entropies train_entropies(B& be, const data::token_file& tokens, const pipeline::entropy_model_options& o,
                                   const pipeline::train_recipe& recipe, const std::filesystem::path& dir) {
-  const auto s = pipeline::train_entropy_model(be, tokens, o, recipe, dir, false);
+  const auto s = pipeline::train_entropy_model(be, tokens, o, recipe, dir, pipeline::existing_checkpoint::refuse);
   auto model = load_llamagen(be, s.checkpoint);
   auto pass = pipeline::compute_entropies(be, *model, tokens, 64);
   return {std::move(pass.entropies), s.checkpoint, pass.mean_nll};
@@ -74,7 +74,7 @@ std::vector<ablation_row> run_ablations(B& be, const experiment_config& c, const
   };
 
   {  // context row: the baseline at the ablation budget
-    const auto s = pipeline::train_baseline(be, d.tokens, c.model, recipe, dir / "baseline", false);
+    const auto s = pipeline::train_baseline(be, d.tokens, c.model, recipe, dir / "baseline", pipeline::existing_checkpoint::refuse);
     const auto e = score(s.checkpoint, {}, {});
     rows.push_back({"3", "LlamaGen baseline (no patches)", "-", std::nan(""), 0, 1.0, 1.0, s.train_flops, s.parameters,
                     e.metrics});
@@ -106,7 +106,7 @@ std::vector<ablation_row> run_ablations(B& be, const experiment_config& c, const
       if (v.encoder_layers > 0) model.encoder_layers = v.encoder_layers;
       if (v.decoder_layers > 0) model.decoder_layers = v.decoder_layers;
       const auto run_dir = dir / ("table" + slug(v.table + " " + v.setting));
-      const auto s = pipeline::train_dpar(be, d.tokens, ent, patching.patcher, model, recipe, run_dir, false);
+      const auto s = pipeline::train_dpar(be, d.tokens, ent, patching.patcher, model, recipe, run_dir, pipeline::existing_checkpoint::refuse);
       const auto e = score(s.checkpoint, ent_ckpt, {});
       row.threshold = pipeline::uses_entropy(v.mode) ? patching.patcher.threshold : std::nan("");  // static: no theta
       row.max_patch = patching.patcher.max_patch_length;

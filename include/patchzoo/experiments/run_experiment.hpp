@@ -107,14 +107,14 @@ experiment_result run_experiment(B& be, const experiment_config& c, const std::f
     recipe.checkpoint_every = 0;
     g.baseline = train_and_evaluate(
         "baseline", recipe, c.evaluations, d.tokens.count(),
-        [&](const pipeline::train_recipe& r, bool resume) {
-          return pipeline::train_baseline(be, d.tokens, c.model, r, dir / "baseline", resume);
+        [&](const pipeline::train_recipe& r, pipeline::existing_checkpoint existing) {
+          return pipeline::train_baseline(be, d.tokens, c.model, r, dir / "baseline", existing);
         },
         evaluate, say);
     g.dpar = train_and_evaluate(
         "DPAR", recipe, c.evaluations, d.tokens.count(),
-        [&](const pipeline::train_recipe& r, bool resume) {
-          return pipeline::train_dpar(be, d.tokens, &d.entropies, patching.patcher, c.model, r, dir / "dpar", resume);
+        [&](const pipeline::train_recipe& r, pipeline::existing_checkpoint existing) {
+          return pipeline::train_dpar(be, d.tokens, &d.entropies, patching.patcher, c.model, r, dir / "dpar", existing);
         },
         evaluate, say);
     // The final FID-FMNIST again with other sampling seeds: how much of a difference is sampling noise.

@@ -32,7 +32,7 @@ struct model_run {
   evaluation last;  // the final evaluation, with its images
 };
 
-using train_stage = std::function<pipeline::training_summary(const pipeline::train_recipe&, bool resume)>;
+using train_stage = std::function<pipeline::training_summary(const pipeline::train_recipe&, pipeline::existing_checkpoint)>;
 using evaluate_checkpoint_fn = std::function<evaluation(const std::filesystem::path&)>;
 using log_fn = std::function<void(const std::string&)>;
 
@@ -46,7 +46,7 @@ inline model_run train_and_evaluate(const std::string& name, const pipeline::tra
   for (std::int64_t k = 1; k <= evaluations; ++k) {
     auto stage = recipe;
     stage.steps = recipe.steps * k / evaluations;
-    const auto s = train(stage, k > 1);
+    const auto s = train(stage, k > 1 ? pipeline::existing_checkpoint::resume : pipeline::existing_checkpoint::refuse);
     run.checkpoint = s.checkpoint;
     run.parameters = s.parameters;
     auto e = evaluate(s.checkpoint);

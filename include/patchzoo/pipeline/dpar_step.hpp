@@ -3,8 +3,8 @@
 // patcher from an entropy file, training with one shared recipe, and per-image FLOPs of both models.
 //   ar_model_options m{.dim = 128, .heads = 2, .layers = 4, .encoder_layers = 1, .global_layers = 2, .decoder_layers = 1};
 //   dpar_patching p = make_patcher(tokens, &entropies, {.target = 1.81, .max_patch = 4});  // theta fitted
-//   training_summary d = train_dpar(be, tokens, &entropies, p.patcher, m, recipe, "runs/dpar", false, hooks);
-//   training_summary b = train_baseline(be, tokens, m, recipe, "runs/baseline", false, hooks);
+//   training_summary d = train_dpar(be, tokens, &entropies, p.patcher, m, recipe, "runs/dpar", existing_checkpoint::refuse, hooks);
+//   training_summary b = train_baseline(be, tokens, m, recipe, "runs/baseline", existing_checkpoint::refuse, hooks);
 //   per_image_cost cd = dpar_cost(dpar_config_for(tokens, m, 0), p.mean_patches), cb = baseline_cost(...);
 // A baseline with `layers` = encoder + global + decoder layers has DPAR's width and total depth.
 #include <cstdint>
@@ -103,18 +103,18 @@ inline dpar_patching make_patcher(const data::token_file& data, const dpar::entr
 template <backend B>
   requires transformer_ops<B, float>
 training_summary train_baseline(B& be, const data::token_file& data, const ar_model_options& o, const train_recipe& recipe,
-                                const std::filesystem::path& out_dir, bool resume, const training_hooks& hooks = {}) {
+                                const std::filesystem::path& out_dir, existing_checkpoint existing, const training_hooks& hooks = {}) {
   dpar::llamagen_model<B, float> model(baseline_config(data, o, recipe.dropout), recipe.seed);
-  return run_training(be, model, data, recipe, out_dir, resume, "dpar train", hooks);
+  return run_training(be, model, data, recipe, out_dir, existing, "dpar train", hooks);
 }
 
 template <backend B>
   requires transformer_ops<B, float>
 training_summary train_dpar(B& be, const data::token_file& data, const dpar::entropy_file* entropies,
                             const dpar::patcher_config& patcher, const ar_model_options& o, const train_recipe& recipe,
-                            const std::filesystem::path& out_dir, bool resume, const training_hooks& hooks = {}) {
+                            const std::filesystem::path& out_dir, existing_checkpoint existing, const training_hooks& hooks = {}) {
   dpar::dpar_model<B, float> model(dpar_config_for(data, o, recipe.dropout), recipe.seed);
-  return run_training(be, model, data, recipe, out_dir, resume, "dpar train", hooks, entropies, patcher);
+  return run_training(be, model, data, recipe, out_dir, existing, "dpar train", hooks, entropies, patcher);
 }
 
 // Cost of one image in both conventions of dpar/flops.hpp.

@@ -49,10 +49,10 @@ inline dpar::llamagen_config entropy_model_config(const data::token_file& data, 
 template <backend B>
   requires transformer_ops<B, float>
 training_summary train_entropy_model(B& be, const data::token_file& data, const entropy_model_options& o,
-                                     const train_recipe& recipe, const std::filesystem::path& out_dir, bool resume,
+                                     const train_recipe& recipe, const std::filesystem::path& out_dir, existing_checkpoint existing,
                                      const training_hooks& hooks = {}) {
   dpar::llamagen_model<B, float> model(entropy_model_config(data, o, recipe.dropout), recipe.seed);
-  return run_training(be, model, data, recipe, out_dir, resume, "entropy train", hooks);
+  return run_training(be, model, data, recipe, out_dir, existing, "entropy train", hooks);
 }
 
 struct entropy_pass {

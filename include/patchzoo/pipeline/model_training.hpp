@@ -4,7 +4,7 @@
 //   train_recipe r{.steps = 300, .batch = 32, .lr = 1e-3, .warmup = 20, .seed = 1};
 //   training_hooks hooks{.on_start = [](std::int64_t resumed_at, std::int64_t parameters) {...},
 //                        .on_step = [](const dpar::train_step_log&) {...}};
-//   training_summary s = run_training(be, model, tokens, r, out_dir, resume, "dpar train", hooks[, &ent, patcher]);
+//   training_summary s = run_training(be, model, tokens, r, out_dir, existing, "dpar train", hooks[, &ent, patcher]);
 //   s.json()  -> the keys `patchzoo entropy train` / `dpar train` report
 // run_training refuses an out_dir that already holds a checkpoint unless `resume`; an empty out_dir trains
 // in memory (no checkpoint, no log).
@@ -84,12 +84,16 @@ inline void write_training_loss_plot(const std::filesystem::path& path, const st
   image::write_plot_png(path, p);
 }
 
+// What a training step does with a checkpoint already in its output folder: continue it, or stop with an
+// error rather than train over it.
+enum class existing_checkpoint { refuse, resume };
+
 template <backend B, class Model>
 training_summary run_training(B& be, Model& model, const data::token_file& data, const train_recipe& recipe,
-                              const std::filesystem::path& out_dir, bool resume, const char* where,
+                              const std::filesystem::path& out_dir, existing_checkpoint existing, const char* where,
                               const training_hooks& hooks, const dpar::entropy_file* entropies = nullptr,
                               const dpar::patcher_config& patcher = {}) {
-  check(resume || out_dir.empty() || !std::filesystem::exists(dpar::trainer_checkpoint_path(out_dir)), where,
+  check(existing == existing_checkpoint::resume || out_dir.empty() || !std::filesystem::exists(dpar::trainer_checkpoint_path(out_dir)), where,
         out_dir.string(), " already holds a checkpoint: pass --resume to continue it or choose another --out");
   dpar::trainer<B, Model> trainer(model, data, recipe.config(out_dir), entropies, patcher);
   const std::int64_t resumed = trainer.resume(be);

@@ -87,7 +87,7 @@ sample_result sample_baseline(B& be, dpar::llamagen_model<B, float>& model, cons
   r.labels = labels;
   r.grid_w = model.config().row_width;
   r.grid_h = model.config().tokens / r.grid_w;
-  dpar::baseline_stepper<B> stepper(model, labels, dpar::is_guided(sc));
+  dpar::baseline_stepper<B> stepper(model, labels, dpar::guidance_of(sc));
   r.tokens = dpar::sample_tokens(be, stepper, static_cast<std::int64_t>(labels.size()),
                                  std::min(codebook, model.config().vocab), sc, on_step);
   r.global_steps_per_image = static_cast<double>(model.config().tokens);
@@ -108,7 +108,7 @@ sample_result sample_dpar(B& be, dpar::dpar_model<B, float>& model, dpar::llamag
   r.labels = labels;
   r.grid_w = model.config().row_width;
   r.grid_h = model.config().tokens / r.grid_w;
-  dpar::dpar_stepper<B> stepper(model, entropy_model, patcher, labels, dpar::is_guided(sc));
+  dpar::dpar_stepper<B> stepper(model, entropy_model, patcher, labels, dpar::guidance_of(sc));
   const auto n = static_cast<std::int64_t>(labels.size());
   r.tokens = dpar::sample_tokens(be, stepper, n, std::min(codebook, model.config().vocab), sc, on_step);
   r.lengths = stepper.lengths();

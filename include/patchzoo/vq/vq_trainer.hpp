@@ -46,7 +46,8 @@ class vq_trainer {
         schedule_(cfg.cosine ? training::lr_schedule::warmup_cosine(cfg.lr, std::min(cfg.warmup, cfg.steps - 1),
                                                                     cfg.steps, cfg.lr * cfg.min_lr_ratio)
                              : training::lr_schedule::constant(cfg.lr)),
-        batches_(train, cfg.batch, true, cfg.seed, data::pixel_range::minus_one_one, false, true) {
+        batches_(train, cfg.batch, data::batch_order::shuffled, cfg.seed,
+                 {.range = data::pixel_range::minus_one_one, .drop_last = true}) {
     check(cfg.steps >= 1 && cfg.batch >= 1, "vq_trainer", "steps ", cfg.steps, " and batch ", cfg.batch,
           " must be positive");
   }

@@ -53,7 +53,7 @@ tensor<T> batch_images(const data::image_batch& batch) {
 // Top-1 accuracy in [0, 1] over the whole dataset.
 template <backend B, real T>
 double evaluate_accuracy(B& be, const classifier<B, T>& model, const data::image_dataset& ds, std::int64_t batch = 500) {
-  data::batch_iterator it(ds, batch, false, 0);
+  data::batch_iterator it(ds, batch, data::batch_order::in_order, 0);
   data::image_batch b;
   const auto ws = model.make_workspace();
   std::int64_t correct = 0;
@@ -110,7 +110,7 @@ template <backend B, real T>
 training_result train_classifier(B& be, classifier<B, T>& model, const data::image_dataset& train,
                                  const training_config& cfg, std::uint64_t seed, const step_callback& on_step = {},
                                  const training_checkpoint& checkpoint = {}) {
-  data::batch_iterator it(train, cfg.batch, true, seed, data::pixel_range::zero_one, false, true);
+  data::batch_iterator it(train, cfg.batch, data::batch_order::shuffled, seed, {.drop_last = true});
   const auto total = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::llround(cfg.epochs * static_cast<double>(it.batches_per_epoch()))));
   const auto warmup = std::min<std::int64_t>(100, total / 10);
