@@ -163,10 +163,9 @@ TEST_CASE("checkpoint: a missing tensor is named before anything else, and decla
                        doctest::Contains("partial.safetensors: missing tensor 'adam_m/head'"), patchzoo::error);
 
   const auto with_extra = dir / "extra.safetensors";
-  training::save_checkpoint(be, with_extra, model.params(), opt, {}, [](safetensors_writer& w) {
-    tensor<float> counts(shape_t{3});
-    w.add("sampler/counts", counts.cview());
-  });
+  const tensor<float> counts(shape_t{3});  // outlives the write: the writer streams views at write()
+  training::save_checkpoint(be, with_extra, model.params(), opt, {},
+                            [&](safetensors_writer& w) { w.add("sampler/counts", counts.cview()); });
   CHECK_THROWS_WITH_AS(training::load_checkpoint(be, with_extra, model.params(), opt),
                        doctest::Contains("tensor 'sampler/counts' of shape [3] is not used"), patchzoo::error);
   CHECK_NOTHROW(training::load_checkpoint(be, with_extra, model.params(), opt, {.caller_tensors = {"sampler/"}}));
