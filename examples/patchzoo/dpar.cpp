@@ -21,6 +21,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
+#include "distributed.hpp"
 #include "recipe_options.hpp"
 #include "sampling_options.hpp"
 #include "subcommands.hpp"
@@ -83,9 +84,11 @@ void run_train(const dpar_options& o) {
         std::snprintf(extra, sizeof extra, "loss %.4f", s.loss);
         bar.update(s.step, extra);
       }};
+  auto recipe = o.recipe;
+  recipe.comm = &cli::job_communicator();  // data-parallel under mpirun / srun
   pipeline::training_summary s;
   if (o.model == "baseline") {
-    s = pipeline::train_baseline(be, data, model_options_of(o), o.recipe, o.out, existing_of(o), hooks);
+    s = pipeline::train_baseline(be, data, model_options_of(o), recipe, o.out, existing_of(o), hooks);
   } else {
     const pipeline::patcher_options po{.mode = dpar::parse_patching_mode(o.mode), .threshold = o.threshold,
                                        .target = o.target, .max_patch = o.max_patch, .static_length = o.static_length};
@@ -99,7 +102,7 @@ void run_train(const dpar_options& o) {
     r["mean_patch_length"] = p.mean_length;
     r["patcher"] = {{"mode", dpar::mode_name(p.patcher.mode)}, {"threshold", p.patcher.threshold},
                     {"max_patch_length", p.patcher.max_patch_length}};
-    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), o.recipe, o.out, existing_of(o), hooks);
+    s = pipeline::train_dpar(be, data, ent.get(), p.patcher, model_options_of(o), recipe, o.out, existing_of(o), hooks);
   }
   bar.finish();
   const auto summary = s.json();

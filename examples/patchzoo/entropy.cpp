@@ -21,6 +21,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
+#include "distributed.hpp"
 #include "recipe_options.hpp"
 #include "subcommands.hpp"
 
@@ -79,8 +80,10 @@ void run_train(const entropy_options& o) {
   B be;
   const auto data = load_tokens(o.tokens, 0);
   progress bar("train", o.recipe.steps);
+  auto recipe = o.recipe;
+  recipe.comm = &cli::job_communicator();  // data-parallel under mpirun / srun
   const auto s = pipeline::train_entropy_model(be, data, {.dim = o.dim, .layers = o.layers, .heads = o.heads, .ffn = o.ffn},
-                                               o.recipe, o.out, o.resume ? pipeline::existing_checkpoint::resume : pipeline::existing_checkpoint::refuse, training_display(bar, data, std::string(B::name)));
+                                               recipe, o.out, o.resume ? pipeline::existing_checkpoint::resume : pipeline::existing_checkpoint::refuse, training_display(bar, data, std::string(B::name)));
   bar.finish();
   report r;
   r["backend"] = std::string(B::name);

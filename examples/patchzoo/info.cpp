@@ -1,5 +1,6 @@
 // `patchzoo info [--json]`: what this build of patchzoo can use on this machine: version, backends,
-// OpenMP threads, BLAS, CPU features and the compiler.
+// OpenMP threads, BLAS, CPU features, the compiler, and the data-parallel transports (MPI, NCCL) with the
+// job this process belongs to.
 #include <omp.h>
 
 #include <memory>
@@ -11,6 +12,7 @@
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/version.hpp"
+#include "distributed.hpp"
 #include "subcommands.hpp"
 #ifdef PATCHZOO_HAVE_CUDA
 #include "patchzoo/backend/cuda/cuda_backend.hpp"
@@ -89,6 +91,16 @@ ordered_json cpu_features() {
   return {{"runtime", runtime}, {"compiled_for", compiled_for}};
 }
 
+// The transports this build can train over, and the job this process runs in.
+ordered_json distributed() {
+  auto& comm = patchzoo::cli::job_communicator();
+  return {{"mpi", patchzoo::cli::built_with_mpi()},
+          {"nccl", patchzoo::cli::built_with_nccl()},
+          {"job", patchzoo::cli::job_description()},
+          {"rank", comm.rank()},
+          {"ranks", comm.size()}};
+}
+
 std::string compiler() {
 #if defined(__clang__)
   return "clang " __clang_version__;
@@ -106,6 +118,7 @@ void run_info(bool json) {
   r["openmp_max_threads"] = omp_get_max_threads();
   r["blas"] = blas();
   r["cpu"] = cpu_features();
+  r["distributed"] = distributed();
   r["compiler"] = compiler();
   r["cxx_standard"] = __cplusplus;
   r.emit(json);

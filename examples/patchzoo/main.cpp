@@ -1,6 +1,7 @@
 // The `patchzoo` command-line program. Errors print `patchzoo: error: <message>` on stderr and exit 1;
 // command-line mistakes keep CLI11's own message and exit code, except an unknown subcommand, which is named
-// with the ones there are (exit code 109, CLI11's for an unexpected argument).
+// with the ones there are (exit code 109, CLI11's for an unexpected argument). Under mpirun / srun the
+// process joins the job first (distributed.hpp); an error on any rank then ends the whole job.
 #include <exception>
 #include <iostream>
 #include <string>
@@ -10,6 +11,7 @@
 #include "patchzoo/backend/cpu_threads.hpp"
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/version.hpp"
+#include "distributed.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -49,24 +51,34 @@ int main(int argc, char** argv) {
                                         register_attack, register_demo})
     register_subcommand(app);
 
+  try {
+    patchzoo::cli::join_job(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "patchzoo: error: " << e.what() << "\n";
+    return 1;
+  }
+
   // One OpenMP thread per idle core, not per core: spinning threads on a shared machine cost 3x (cpu_threads.hpp).
+  // The ranks of a job on this machine share its idle cores.
   const int cores = omp_get_max_threads();
-  if (const int threads = patchzoo::use_idle_cores(); threads < cores)
+  const int threads = patchzoo::cli::threads_per_rank(patchzoo::use_idle_cores());
+  omp_set_num_threads(threads);
+  if (patchzoo::cli::job_communicator().size() > 1)
+    std::cerr << "patchzoo: " << patchzoo::cli::job_description() << ", " << threads << " OpenMP thread"
+              << (threads == 1 ? "" : "s") << " per rank\n";
+  else if (threads < cores)
     std::cerr << "patchzoo: " << cores - threads << " of " << cores << " cores busy with other work: using " << threads
               << " OpenMP thread" << (threads == 1 ? "" : "s") << " (OMP_NUM_THREADS=N chooses)\n";
 
   try {
+    patchzoo::cli::check_runs_in_job(argc, argv);
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {
     if (const auto unknown = unknown_subcommand_message(app, argc, argv); !unknown.empty())
       return app.exit(CLI::ParseError(unknown, CLI::ExitCodes::ExtrasError));
     return app.exit(e);
-  } catch (const patchzoo::error& e) {
-    std::cerr << "patchzoo: error: " << e.what() << "\n";
-    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "patchzoo: error: " << e.what() << "\n";
-    return 1;
+    return patchzoo::cli::fail(e.what());
   }
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "patchzoo/data/token_file.hpp"
 #include "patchzoo/vq/vq_metrics.hpp"
 #include "backend_choice.hpp"
+#include "distributed.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -69,6 +70,7 @@ void run_train(const tokenizer_options& o) {
   cfg.train.checkpoint_every = o.checkpoint_every;
   cfg.train.seed = o.seed;
   cfg.train.out_dir = o.out;
+  cfg.train.comm = &cli::job_communicator();  // data-parallel under mpirun / srun
   const auto ds = load_split(o, "train", o.train_images);
   progress bar("train", o.steps);
   pipeline::tokenizer_hooks hooks;

@@ -27,6 +27,7 @@
 #include "patchzoo/zoo/weights.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
 #include "backend_choice.hpp"
+#include "distributed.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -129,6 +130,7 @@ void run_train(const zoo_options& o) {
     std::unique_ptr<progress> bar;  // created on the first step, when the step count is known
     // A killed run resumes the model it was training from here; the file goes once its weights are saved.
     const zoo::training_checkpoint checkpoint{fs::path(o.out) / (e.id + ".training.safetensors"), 100};
+    auto& comm = cli::job_communicator();  // data-parallel under mpirun / srun
     const auto result = zoo::train_classifier(
         be, *model, train, cfg, o.seed + k,
         [&](std::int64_t step, std::int64_t total, double loss) {
@@ -137,8 +139,12 @@ void run_train(const zoo_options& o) {
           std::snprintf(extra, sizeof extra, "loss %.4f", loss);
           bar->update(step, extra);
         },
-        checkpoint);
+        checkpoint, comm);
     if (bar) bar->finish();
+    if (!comm.is_root()) {  // rank 0 profiles and saves the model; the others wait without using its cores
+      comm.barrier();
+      continue;
+    }
     zoo::manifest_model entry;
     entry.profile = {e.id, e.name, zoo::evaluate_accuracy(be, *model, profiling), 0, 0, model->parameter_count(),
                      model->flops()};
@@ -155,6 +161,7 @@ void run_train(const zoo_options& o) {
                  lat.p50_ms);
     m.models.push_back(std::move(entry));
     zoo::write_manifest(fs::path(o.out) / zoo::manifest_file_name, m);  // a partial zoo survives an interruption
+    comm.barrier();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.json) print_table(m);

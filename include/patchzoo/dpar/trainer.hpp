@@ -5,6 +5,8 @@
 // constant lr with optional warmup + cosine, global-norm clipping, the models' dropout, atomic checkpoints
 // that resume exactly (data position, moments, step, counters) and a CSV log; the loss-curve PNG is the
 // caller's (pipeline/model_training.hpp draws it from history()). Training FLOPs use dpar/flops.hpp's full convention (2 per MAC, attention included, training = 3 x forward).
+// Data-parallel with a communicator (train/data_parallel.hpp): every rank draws the same global batch and
+// trains on its shard, gradients are averaged before clipping, and rank 0 alone writes the log and checkpoint.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include "patchzoo/dpar/model_metadata.hpp"
 #include "patchzoo/dpar/token_order.hpp"
 #include "patchzoo/train/checkpoint.hpp"
+#include "patchzoo/train/data_parallel.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
 #include "patchzoo/data/token_file.hpp"
 
@@ -37,6 +40,7 @@ struct train_config {
   std::int64_t checkpoint_every = 0;  // 0: only at the end; needs out_dir
   std::uint64_t seed = 0;
   std::filesystem::path out_dir;  // empty: no checkpoint, no log
+  training::communicator* comm = nullptr;  // the ranks that share each batch; null: this process alone
 };
 
 struct train_step_log {
@@ -79,9 +83,11 @@ class trainer {
           const patcher_config& patcher = {})
       : model_(model), data_(data), cfg_(cfg), entropies_(entropies), patcher_(patcher),
         opt_(model.layout(), {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = cfg.weight_decay}),
-        schedule_(make_schedule(cfg)), order_(data.count(), cfg.batch, cfg.seed) {
+        schedule_(make_schedule(cfg)), order_(data.count(), cfg.batch, cfg.seed),
+        comm_(cfg.comm ? *cfg.comm : training::single_process()) {
     const auto& mc = model.config();
     check(cfg.steps >= 1, "trainer", "steps ", cfg.steps, " must be positive");
+    training::check_divisible_batch(comm_, cfg.batch, "trainer");
     check(data.tokens_per_image() == mc.tokens && data.grid_w == mc.row_width && data.codebook_size <= mc.vocab,
           "trainer", "token file of ", data.grid_h, "x", data.grid_w, " grids over ", data.codebook_size,
           " codes does not fit the model (", mc.tokens, " tokens in rows of ", mc.row_width, ", vocab ", mc.vocab, ")");
@@ -119,24 +125,37 @@ class trainer {
   // Trains up to step `until` (cfg.steps when negative), calling on_step after every step.
   void run(B& be, const std::function<void(const train_step_log&)>& on_step = {}, std::int64_t until = -1) {
     const std::int64_t last = until < 0 ? cfg_.steps : std::min(until, cfg_.steps);
+    if (!ranks_agree_) join_ranks(be);
     while (opt_.steps() < last) {
       const auto start = std::chrono::steady_clock::now();
       const std::int64_t s = opt_.steps();
       const auto indices = order_.next();
-      const step_noise noise{.training = true, .seed = cfg_.seed * 1000003ull + static_cast<std::uint64_t>(s) + 1};
+      const auto [first, end] = training::local_rows(comm_, cfg_.batch);
+      const std::vector<std::int64_t> shard(indices.begin() + first, indices.begin() + end);
+      // Each rank its own dropout masks; rank 0's are those of a single process.
+      const std::uint64_t rank_seed = static_cast<std::uint64_t>(comm_.rank()) * 0x9E3779B97F4A7C15ull;
+      const step_noise noise{.training = true,
+                             .seed = (cfg_.seed * 1000003ull + static_cast<std::uint64_t>(s) + 1) ^ rank_seed};
       model_.grads().zero();
       double step_flops = 0;
       double loss = 0;
       if constexpr (is_dpar) {
-        const auto batch = make_dpar_batch(grid_batch(indices), patch_lengths_of(indices));
+        const auto batch = make_dpar_batch(grid_batch(shard), patch_lengths_of(shard));
         for (const auto& len : batch.lengths)
           step_flops += dpar_training_flops(model_.config(), static_cast<std::int64_t>(len.size()));
         loss = model_.forward(be, batch, noise);
       } else {
-        step_flops = llamagen_training_flops(model_.config()) * static_cast<double>(indices.size());
-        loss = model_.forward(be, grid_batch(indices), noise);
+        step_flops = llamagen_training_flops(model_.config()) * static_cast<double>(shard.size());
+        loss = model_.forward(be, grid_batch(shard), noise);
       }
       model_.backward(be);
+      training::average_gradients(be, comm_, model_.grads());
+      if (comm_.size() > 1) {  // the global batch's mean loss and FLOPs, in one call
+        double totals[2] = {loss / comm_.size(), step_flops};
+        comm_.allreduce_sum(totals, 2);
+        loss = totals[0];
+        step_flops = totals[1];
+      }
       const double norm = training::clip_grad_norm(be, model_.grads(), cfg_.clip);
       const double lr = schedule_.at(s);
       opt_.step(be, model_.params(), model_.grads(), lr);
@@ -147,7 +166,8 @@ class trainer {
       history_.push_back({s + 1, loss, lr, norm, tokens_, seconds_, flops_});
       if (on_step) on_step(history_.back());
       const bool due = cfg_.checkpoint_every > 0 && (s + 1) % cfg_.checkpoint_every == 0;
-      if (!cfg_.out_dir.empty() && (due || s + 1 == cfg_.steps)) save(be);
+      if (!cfg_.out_dir.empty() && (due || s + 1 == cfg_.steps) && comm_.is_root()) save(be);
+      if (s + 1 == cfg_.steps && comm_.size() > 1) training::check_identical_parameters(be, comm_, model_.params(), "trainer");
     }
   }
 
@@ -174,6 +194,31 @@ class trainer {
   }
 
  private:
+  // Before the first step of a data-parallel run: every rank runs the same model, recipe, data and step, and
+  // starts from rank 0's parameters.
+  void join_ranks(B& be) {
+    ranks_agree_ = true;
+    if (comm_.size() == 1) return;
+    auto settings = model_metadata();
+    settings["train.steps"] = std::to_string(cfg_.steps);
+    settings["train.batch"] = std::to_string(cfg_.batch);
+    settings["train.lr"] = shortest_text(cfg_.lr);
+    settings["train.schedule"] = std::to_string(cfg_.warmup) + (cfg_.cosine ? " cosine " : " constant ") +
+                                 shortest_text(cfg_.min_lr);
+    settings["train.clip"] = shortest_text(cfg_.clip);
+    settings["train.weight_decay"] = shortest_text(cfg_.weight_decay);
+    settings["train.checkpoint_every"] = std::to_string(cfg_.checkpoint_every);
+    settings["data.seed"] = std::to_string(cfg_.seed);
+    settings["data.images"] = std::to_string(data_.count());
+    auto h = training::fnv1a(data_.tokens.data(), data_.tokens.size() * sizeof(std::uint16_t));
+    h = training::fnv1a(data_.labels.data(), data_.labels.size(), h);
+    if (entropies_) h = training::fnv1a(entropies_->values.data(), entropies_->values.size() * sizeof(float), h);
+    settings["data.checksum"] = std::to_string(h);
+    settings["resumed.step"] = std::to_string(opt_.steps());
+    training::check_same_configuration(comm_, "trainer", settings);
+    training::broadcast_parameters(be, comm_, model_.params());
+  }
+
   bool conditional() const {
     if constexpr (is_dpar) return true;
     else return model_.config().conditional;
@@ -253,6 +298,8 @@ class trainer {
   training::adamw_optimizer<B, float> opt_;
   training::lr_schedule schedule_;
   token_order order_;
+  training::communicator& comm_;
+  bool ranks_agree_ = false;
   std::vector<train_step_log> history_;
   std::int64_t tokens_ = 0;
   double seconds_ = 0, flops_ = 0;

@@ -31,11 +31,15 @@ struct train_recipe {
   double dropout = 0.1;  // token, label (conditional models) and residual/FFN dropout
   std::int64_t checkpoint_every = 500;  // 0: only at the end
   std::uint64_t seed = 0;  // weights, data order and dropout masks
+  // The ranks of a data-parallel run, which share each batch (train/communicator.hpp); null: this process.
+  training::communicator* comm = nullptr;
 
   dpar::train_config config(const std::filesystem::path& out_dir) const {
     return {.steps = steps, .batch = batch, .lr = lr, .warmup = warmup, .cosine = cosine, .min_lr = 0.1 * lr,
-            .clip = 1.0, .weight_decay = 0.05, .checkpoint_every = checkpoint_every, .seed = seed, .out_dir = out_dir};
+            .clip = 1.0, .weight_decay = 0.05, .checkpoint_every = checkpoint_every, .seed = seed, .out_dir = out_dir,
+            .comm = comm};
   }
+  bool is_root() const { return comm == nullptr || comm->is_root(); }
 };
 
 // LlamaGen's block with FFN width round_up_256(8 dim / 3) when ffn is 0.
@@ -114,7 +118,7 @@ training_summary run_training(B& be, Model& model, const data::token_file& data,
   s.final_loss = h.back().loss;
   s.seconds = h.back().seconds;
   s.train_flops = h.back().flops;
-  if (!out_dir.empty()) {
+  if (!out_dir.empty() && recipe.is_root()) {  // rank 0 writes the files of a data-parallel run
     s.checkpoint = dpar::trainer_checkpoint_path(out_dir);
     s.loss_csv = out_dir / "loss.csv";
     s.loss_png = out_dir / "loss.png";

@@ -10,6 +10,7 @@
 
 #include "patchzoo/core/rng.hpp"
 #include "patchzoo/io/safetensors.hpp"
+#include "patchzoo/train/communicator.hpp"
 #include "patchzoo/vq/vq_config.hpp"
 
 namespace patchzoo::vq {
@@ -106,6 +107,13 @@ class codebook_state {
   }
 
   const code_histogram& last_batch() const { return batch_; }
+
+  // Rank 0's state on every rank of a data-parallel run (it starts from each rank's own initial codebook).
+  void broadcast(training::communicator& comm) {
+    comm.broadcast(last_used_.data(), last_used_.bytes());
+    comm.broadcast(ema_size_.data(), ema_size_.bytes());
+    comm.broadcast(ema_sum_.data(), ema_sum_.bytes());
+  }
 
   // Checkpointing: the tensors go into the training checkpoint file, so that they commit with it.
   void add_to(safetensors_writer& w) const {

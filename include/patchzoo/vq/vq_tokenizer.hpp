@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "patchzoo/backend/transfer.hpp"
+#include "patchzoo/train/data_parallel.hpp"
 #include "patchzoo/vq/codebook_state.hpp"
 #include "patchzoo/vq/conv_autoencoder.hpp"
 #include "patchzoo/vq/vector_quantizer.hpp"
@@ -88,10 +89,13 @@ class vq_tokenizer {
   }
 
   // After the optimizer step: records code usage, moves the codebook to its EMA (mode ema) and
-  // restarts dead codes. Returns the number of codes restarted.
-  std::int64_t update_codebook(B& be, std::int64_t step, std::uint64_t seed) {
-    const auto codes = download(be, quantizer_.codes());
-    const auto zn = to_double(download(be, quantizer_.normalized_latents()));
+  // restarts dead codes. Returns the number of codes restarted. In a data-parallel run each rank holds a shard
+  // of the batch: the codes and latents of all ranks, in rank order (the global batch order), go into the
+  // upkeep, so every rank keeps the same codebook state as one process would.
+  std::int64_t update_codebook(B& be, std::int64_t step, std::uint64_t seed,
+                               training::communicator& comm = training::single_process()) {
+    const auto codes = training::gather_rows(comm, download(be, quantizer_.codes()));
+    const auto zn = to_double(training::gather_rows(comm, download(be, quantizer_.normalized_latents())));
     state_.observe(codes, zn, step);
     const bool ema = cfg_.mode == quantizer_mode::ema;
     tensor<double> codebook = ema ? state_.ema_codebook() : to_double(download(be, std::as_const(params_)[codebook_]));

@@ -2,6 +2,9 @@
 // The tokenizer's training loop: seeded shuffled batches in [-1, 1], AdamW with warmup + cosine (or
 // constant) learning rate, gradient clipping, codebook upkeep after each step, a CSV loss log and
 // checkpoints every N steps that resume exactly (data position, moments, codebook state, history).
+// Data-parallel with a communicator: each rank trains on its shard of the global batch, gradients and losses
+// are averaged, and the codebook upkeep sees the whole batch on every rank, so the codebook state stays the
+// same on all of them (and equal to one process's); rank 0 alone writes the log and checkpoints.
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -10,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "patchzoo/core/number_text.hpp"
 #include "patchzoo/data/batch_iterator.hpp"
+#include "patchzoo/train/data_parallel.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 
@@ -28,6 +33,7 @@ struct vq_train_config {
   std::int64_t checkpoint_every = 500;  // 0: only at the end; needs out_dir
   std::uint64_t seed = 1;
   std::filesystem::path out_dir;  // empty: no checkpoints and no log
+  training::communicator* comm = nullptr;  // the ranks that share each batch; null: this process alone
 };
 
 struct vq_step_log {
@@ -47,9 +53,12 @@ class vq_trainer {
                                                                     cfg.steps, cfg.lr * cfg.min_lr_ratio)
                              : training::lr_schedule::constant(cfg.lr)),
         batches_(train, cfg.batch, data::batch_order::shuffled, cfg.seed,
-                 {.range = data::pixel_range::minus_one_one, .drop_last = true}) {
+                 {.range = data::pixel_range::minus_one_one, .drop_last = true}),
+        comm_(cfg.comm ? *cfg.comm : training::single_process()), images_(train.size()),
+        data_checksum_(comm_.size() > 1 ? training::fnv1a(train.pixels.data(), train.pixels.size()) : 0) {
     check(cfg.steps >= 1 && cfg.batch >= 1, "vq_trainer", "steps ", cfg.steps, " and batch ", cfg.batch,
           " must be positive");
+    training::check_divisible_batch(comm_, cfg.batch, "vq_trainer");
   }
 
   std::int64_t step() const { return opt_.steps(); }
@@ -73,22 +82,28 @@ class vq_trainer {
   // Trains up to step `until` (cfg.steps when negative), calling on_step after every step.
   void run(B& be, const std::function<void(const vq_step_log&)>& on_step = {}, std::int64_t until = -1) {
     const std::int64_t last = until < 0 ? cfg_.steps : std::min(until, cfg_.steps);
+    if (!ranks_agree_) join_ranks(be);
     data::image_batch batch;
     while (opt_.steps() < last) {
       if (!batches_.next(batch)) batches_.next(batch);  // an epoch ended: the next one starts at once
       const std::int64_t s = opt_.steps();
       model_.grads().zero();
-      const auto losses = model_.forward(be, batch.images);
+      const auto losses = model_.forward(be, training::local_shard(comm_, batch.images));
       model_.backward(be);
+      training::average_gradients(be, comm_, model_.grads());
+      std::vector<double> mean_losses{losses.recon_mse, losses.quantizer};
+      training::average_over_ranks(comm_, mean_losses);
       training::clip_grad_norm(be, model_.grads(), cfg_.clip);
       const double lr = schedule_.at(s);
       opt_.step(be, model_.params(), model_.grads(), lr);
-      const std::int64_t restarted = model_.update_codebook(be, s + 1, cfg_.seed);
+      const std::int64_t restarted = model_.update_codebook(be, s + 1, cfg_.seed, comm_);
       const auto& usage = model_.state().last_batch();
-      history_.push_back({s + 1, losses.recon_mse, losses.quantizer, usage.perplexity(), usage.usage(), lr, restarted});
+      history_.push_back({s + 1, mean_losses[0], mean_losses[1], usage.perplexity(), usage.usage(), lr, restarted});
       if (on_step) on_step(history_.back());
       const bool due = cfg_.checkpoint_every > 0 && (s + 1) % cfg_.checkpoint_every == 0;
-      if (!cfg_.out_dir.empty() && (due || s + 1 == cfg_.steps)) save(be);
+      if (!cfg_.out_dir.empty() && (due || s + 1 == cfg_.steps) && comm_.is_root()) save(be);
+      if (s + 1 == cfg_.steps && comm_.size() > 1)
+        training::check_identical_parameters(be, comm_, model_.params(), "vq_trainer");
     }
   }
 
@@ -119,6 +134,27 @@ class vq_trainer {
   }
 
  private:
+  // Before the first step of a data-parallel run: every rank trains the same tokenizer on the same images from
+  // the same step, starting from rank 0's parameters and codebook state.
+  void join_ranks(B& be) {
+    ranks_agree_ = true;
+    if (comm_.size() == 1) return;
+    training::checkpoint_metadata settings = extra_metadata_;
+    add_config_metadata(settings, model_.config());
+    settings["train.recipe"] = std::to_string(cfg_.steps) + " steps, batch " + std::to_string(cfg_.batch) + ", lr " +
+                               shortest_text(cfg_.lr) + ", warmup " + std::to_string(cfg_.warmup) +
+                               (cfg_.cosine ? ", cosine " : ", constant ") + shortest_text(cfg_.min_lr_ratio) +
+                               ", clip " + shortest_text(cfg_.clip) + ", decay " + shortest_text(cfg_.weight_decay);
+    settings["train.checkpoint_every"] = std::to_string(cfg_.checkpoint_every);
+    settings["data.seed"] = std::to_string(cfg_.seed);
+    settings["data.images"] = std::to_string(images_);
+    settings["data.checksum"] = std::to_string(data_checksum_);
+    settings["resumed.step"] = std::to_string(opt_.steps());
+    training::check_same_configuration(comm_, "vq_trainer", settings);
+    training::broadcast_parameters(be, comm_, model_.params());
+    model_.state().broadcast(comm_);  // the EMA statistics and code ages started from each rank's codebook
+  }
+
   tensor<double> history_tensor() const {
     tensor<double> t(shape_t{static_cast<std::int64_t>(history_.size()), history_columns});
     for (std::size_t i = 0; i < history_.size(); ++i) {
@@ -135,6 +171,10 @@ class vq_trainer {
   training::adamw_optimizer<B, float> opt_;
   training::lr_schedule schedule_;
   data::batch_iterator batches_;
+  training::communicator& comm_;
+  std::int64_t images_;
+  std::uint64_t data_checksum_;
+  bool ranks_agree_ = false;
   std::vector<vq_step_log> history_;
   training::checkpoint_metadata extra_metadata_;
 };

@@ -15,6 +15,7 @@
 #include "patchzoo/io/metadata_numbers.hpp"
 #include "patchzoo/train/adamw.hpp"
 #include "patchzoo/train/checkpoint.hpp"
+#include "patchzoo/train/data_parallel.hpp"
 #include "patchzoo/train/lr_schedule.hpp"
 #include "patchzoo/zoo/classifier.hpp"
 #include "patchzoo/zoo/zoo_spec.hpp"
@@ -104,12 +105,15 @@ V number_field(const std::filesystem::path& path, const training::checkpoint_met
 
 // Trains in place on `train` for cfg.epochs (fractional epochs stop early); data order and weights
 // are functions of `seed` alone. With a checkpoint path that holds a checkpoint, training continues
-// from it and ends exactly where an uninterrupted run would.
+// from it and ends exactly where an uninterrupted run would. With a communicator of several ranks each rank
+// trains on its shard of every batch (gradients and losses averaged) and rank 0 alone writes checkpoints.
 template <backend B, real T>
   requires transformer_ops<B, T>
 training_result train_classifier(B& be, classifier<B, T>& model, const data::image_dataset& train,
                                  const training_config& cfg, std::uint64_t seed, const step_callback& on_step = {},
-                                 const training_checkpoint& checkpoint = {}) {
+                                 const training_checkpoint& checkpoint = {},
+                                 training::communicator& comm = training::single_process()) {
+  training::check_divisible_batch(comm, cfg.batch, "train_classifier");
   data::batch_iterator it(train, cfg.batch, data::batch_order::shuffled, seed, {.drop_last = true});
   const auto total = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::llround(cfg.epochs * static_cast<double>(it.batches_per_epoch()))));
@@ -142,34 +146,50 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
                                     {"train.tail_count", std::to_string(tail_count)}};
     training::save_checkpoint(be, checkpoint.path, std::as_const(model).params(), opt, meta);
   };
+  if (comm.size() > 1) {  // every rank: the same run from the same step, from rank 0's weights
+    training::check_same_configuration(
+        comm, "train_classifier",
+        {{"model.parameters", std::to_string(model.layout().total())},
+         {"train.recipe", std::to_string(total) + " steps, batch " + std::to_string(cfg.batch) + ", lr " +
+                              shortest_text(cfg.lr) + ", decay " + shortest_text(cfg.weight_decay)},
+         {"data.seed", std::to_string(seed)},
+         {"data.checksum", std::to_string(training::fnv1a(train.pixels.data(), train.pixels.size(),
+                                                          training::fnv1a(train.labels.data(), train.labels.size())))},
+         {"resumed.step", std::to_string(opt.steps())}});
+    training::broadcast_parameters(be, comm, model.params());
+  }
   const auto ws = model.make_workspace();
   data::image_batch b;
   tensor_on<B, T> losses, probs;
   for (std::int64_t step = opt.steps(); step < total; ++step) {
     if (!it.next(b)) it.next(b);  // an epoch ended: the iterator has moved on to the next one
-    const auto images = batch_images<T>(b);
+    const auto images = training::local_shard(comm, batch_images<T>(b));
     const auto logits = model.forward(be, images, *ws);
     const std::int64_t n = logits.dim(0);
     if (losses.empty() || losses.dim(0) != n) {
       losses = tensor_on<B, T>(shape_t{n});
       probs = tensor_on<B, T>(shape_t{n, class_count});
     }
-    const auto targets = upload(be, b.labels);
+    const auto targets = upload(be, training::local_shard(comm, b.labels));
     cross_entropy_forward(be, losses.view(), probs.view(), logits, targets.cview(), -1);
-    const double loss = sum(be, losses.cview()) / static_cast<double>(n);
+    std::vector<double> mean_loss{sum(be, losses.cview()) / static_cast<double>(n)};
+    training::average_over_ranks(comm, mean_loss);
+    const double loss = mean_loss[0];
     check(std::isfinite(loss), "train_classifier", "loss is not finite (", loss, ") at step ", step);
     auto dlogits = model.logits_grad(*ws);
     fill(be, dlogits, T(0));
     cross_entropy_backward(be, dlogits, probs.cview(), targets.cview(), -1, static_cast<T>(1.0 / static_cast<double>(n)));
     model.grads().zero();
     model.backward(be, *ws, model.grads());
+    training::average_gradients(be, comm, model.grads());
     opt.step(be, model.params(), model.grads(), schedule.at(step));
     if (step == 0) r.first_loss = loss;
     if (step >= total - 50) tail += loss, ++tail_count;
     if (on_step) on_step(step + 1, total, loss);
     const bool due = checkpoint.every > 0 && (step + 1) % checkpoint.every == 0;
-    if (!checkpoint.path.empty() && (due || step + 1 == total)) save();
+    if (!checkpoint.path.empty() && (due || step + 1 == total) && comm.is_root()) save();
   }
+  if (comm.size() > 1) training::check_identical_parameters(be, comm, std::as_const(model).params(), "train_classifier");
   r.steps = total;
   r.final_loss = tail / static_cast<double>(tail_count);
   return r;
