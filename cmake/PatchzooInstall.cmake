@@ -1,5 +1,5 @@
 # install(EXPORT) + package config, so that consumers write find_package(patchzoo) and link
-# patchzoo::patchzoo (or only patchzoo::core, patchzoo::cpu, patchzoo::serve) exactly as they would after
+# patchzoo::patchzoo (or only patchzoo::core, patchzoo::cpu, patchzoo::serve, patchzoo::mpi) exactly as they would after
 # add_subdirectory. A header-only install needs no build: `cmake --install` right after configuring works.
 include(CMakePackageConfigHelpers)
 
@@ -7,6 +7,9 @@ install(DIRECTORY include/patchzoo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS patchzoo_core patchzoo_cpu patchzoo EXPORT patchzooTargets)
 if(TARGET patchzoo_serve)
   install(TARGETS patchzoo_serve EXPORT patchzooTargets)
+endif()
+if(TARGET patchzoo_mpi)
+  install(TARGETS patchzoo_mpi EXPORT patchzooTargets)
 endif()
 install(EXPORT patchzooTargets NAMESPACE patchzoo:: DESTINATION ${CMAKE_INSTALL_DATADIR}/cmake/patchzoo)
 # The CUDA backend is a compiled library: its own export set, installed only when it was built

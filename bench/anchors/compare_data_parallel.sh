@@ -24,9 +24,9 @@ OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$bench" "${common[@]}" > "$work/
 
 /usr/bin/python3 - "$work/one.json" "$work/two.json" <<'PY'
 import json, sys
-def medians(path):
+def medians(path):  # by name without Google Benchmark's "/iterations:N/manual_time" suffixes
     rows = json.load(open(path))["benchmarks"]
-    return {r["run_name"]: r for r in rows if r.get("aggregate_name") == "median"}
+    return {r["run_name"].split("/iterations:")[0]: r for r in rows if r.get("aggregate_name") == "median"}
 one, two = medians(sys.argv[1]), medians(sys.argv[2])
 s1, s2 = one["BM_dpar_step"], two["BM_dpar_step"]
 print(f"{'layout':<28}{'step ms':>10}{'images/s':>10}")

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
 
   for (auto* register_subcommand : {register_info, register_tiny_lm, register_serve, register_zoo, register_tokenizer,
                                         register_entropy, register_dpar, register_dpar_experiment, register_dpar_evaluate,
-                                        register_attack, register_demo})
+                                        register_attack, register_demo, register_llamagen})
     register_subcommand(app);
 
   try {

@@ -19,3 +19,4 @@ void register_dpar_experiment(CLI::App& app);
 void register_dpar_evaluate(CLI::App& app);
 void register_attack(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_llamagen(CLI::App& app);

@@ -72,33 +72,20 @@ const data::token_file& dpar_data() {
   return f;
 }
 const dpar::entropy_file& dpar_entropies() {
-  static const dpar::entropy_file e = [] {
-    const auto& t = dpar_data();
-    dpar::entropy_file out{t.grid_h, t.grid_w, {}};
-    for (std::int64_t i = 0; i < t.count(); ++i)
-      for (std::int64_t j = 0; j < t.tokens_per_image(); ++j)
-        out.values.push_back(j == 0 ? 0.0f : static_cast<float>((i * 7 + j * 3) % 10) * 0.25f);
-    return out;
-  }();
+  static const dpar::entropy_file e = test::ramp_entropies(dpar_data());
   return e;
-}
-dpar::patcher_config dpar_patcher() {
-  dpar::patcher_config pc;
-  pc.threshold = 1.2;
-  pc.row_width = 4;
-  return pc;
 }
 dpar::train_config dpar_recipe(training::communicator* comm) {
   return {.steps = 20, .batch = 32, .lr = 3e-3, .warmup = 2, .cosine = true, .min_lr = 3e-4, .seed = 11,
           .out_dir = {}, .comm = comm};
 }
 
-// 20 steps of DPAR in this process alone (batch 32), optionally from/to a checkpoint directory.
+// The reference: 20 steps of DPAR in this process alone at batch 32.
 std::vector<double> dpar_single_process_curve() {
   xtensor_backend be;
   dpar_model_t model(no_dropout(test::tiny_dpar_config()), 2);
   dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), dpar_recipe(nullptr), &dpar_entropies(),
-                                                 dpar_patcher());
+                                                 test::tiny_patcher());
   t.run(be);
   return losses_of(t.history());
 }
@@ -135,7 +122,7 @@ TEST_CASE("data-parallel DPAR: 2 ranks x 16 follow 1 rank x 32 and end with iden
   xtensor_backend be;
   dpar_model_t model(no_dropout(test::tiny_dpar_config()), 2 + world().rank());  // rank 0's weights win
   dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), dpar_recipe(&world()), &dpar_entropies(),
-                                                 dpar_patcher());
+                                                 test::tiny_patcher());
   t.run(be);
   check_same_curve(losses_of(t.history()), single);
   CHECK(t.history().back().tokens == 20 * 32 * dpar_data().tokens_per_image());  // global counts
@@ -152,7 +139,7 @@ TEST_CASE("data-parallel resume: 2 ranks -> 1 and 1 -> 2 continue the one-proces
       auto cfg = dpar_recipe(&world());
       cfg.out_dir = dir.path;
       cfg.checkpoint_every = 10;
-      dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), dpar_patcher());
+      dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), test::tiny_patcher());
       t.run(be, {}, 10);
     }
     world().barrier();  // the checkpoint is on disk
@@ -160,7 +147,7 @@ TEST_CASE("data-parallel resume: 2 ranks -> 1 and 1 -> 2 continue the one-proces
       dpar_model_t model(no_dropout(test::tiny_dpar_config()), 7);  // the checkpoint's weights replace these
       auto cfg = dpar_recipe(nullptr);
       cfg.out_dir = dir.path;
-      dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), dpar_patcher());
+      dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), test::tiny_patcher());
       CHECK(t.resume(be) == 10);
       t.run(be);
       check_same_curve(losses_of(t.history()), single);
@@ -173,14 +160,14 @@ TEST_CASE("data-parallel resume: 2 ranks -> 1 and 1 -> 2 continue the one-proces
       auto cfg = dpar_recipe(nullptr);
       cfg.out_dir = dir.path;
       cfg.checkpoint_every = 10;
-      dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), dpar_patcher());
+      dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), test::tiny_patcher());
       t.run(be, {}, 10);
     }
     world().barrier();
     dpar_model_t model(no_dropout(test::tiny_dpar_config()), 7);
     auto cfg = dpar_recipe(&world());
     cfg.out_dir = dir.path;
-    dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), dpar_patcher());
+    dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), test::tiny_patcher());
     CHECK(t.resume(be) == 10);
     t.run(be);
     check_same_curve(losses_of(t.history()), single);
@@ -254,13 +241,13 @@ TEST_CASE("ranks started with different settings stop together, naming the setti
   dpar_model_t model(no_dropout(test::tiny_dpar_config()), 2);
   auto cfg = dpar_recipe(&world());
   cfg.lr = world().is_root() ? 3e-3 : 1e-3;
-  dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), dpar_patcher());
+  dpar::trainer<xtensor_backend, dpar_model_t> t(model, dpar_data(), cfg, &dpar_entropies(), test::tiny_patcher());
   CHECK_THROWS_WITH_AS(t.run(be), doctest::Contains("ranks disagree on 'train.lr': rank 0 has 0.003, rank 1 has 0.001"),
                        error);
   // A global batch the ranks cannot split equally is refused before any collective.
   auto odd = dpar_recipe(&world());
   odd.batch = 33;
   CHECK_THROWS_WITH_AS(
-      (dpar::trainer<xtensor_backend, dpar_model_t>(model, dpar_data(), odd, &dpar_entropies(), dpar_patcher())),
+      (dpar::trainer<xtensor_backend, dpar_model_t>(model, dpar_data(), odd, &dpar_entropies(), test::tiny_patcher())),
       doctest::Contains("batch 33 does not split into 2 equal shards"), error);
 }

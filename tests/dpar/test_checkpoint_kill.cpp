@@ -33,22 +33,8 @@ const data::token_file& kill_tokens() {
 }
 
 const dpar::entropy_file& kill_entropies() {
-  static const auto e = [] {
-    const auto& t = kill_tokens();
-    dpar::entropy_file e{t.grid_h, t.grid_w, {}};
-    for (std::int64_t i = 0; i < t.count(); ++i)
-      for (std::int64_t j = 0; j < t.tokens_per_image(); ++j)
-        e.values.push_back(j == 0 ? 0.0f : static_cast<float>((i * 7 + j * 3) % 10) * 0.25f);
-    return e;
-  }();
+  static const auto e = test::ramp_entropies(kill_tokens());
   return e;
-}
-
-dpar::patcher_config kill_patcher() {
-  dpar::patcher_config pc;
-  pc.threshold = 1.2;
-  pc.row_width = 4;
-  return pc;
 }
 
 dpar::train_config kill_training(const fs::path& dir) {
@@ -76,7 +62,7 @@ std::int64_t train_in(const std::string& kind, const fs::path& dir, bool run) {
   };
   if (kind == "dpar") {
     dpar_m model(test::tiny_dpar_config(), 2);
-    return go(model, &kill_entropies(), kill_patcher());
+    return go(model, &kill_entropies(), test::tiny_patcher());
   }
   llama model(test::tiny_llamagen_config(kind == "baseline"), 2);
   return go(model, nullptr, {});

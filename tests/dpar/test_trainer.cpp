@@ -20,14 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-dpar::entropy_file ramp_entropies(const data::token_file& t) {
-  dpar::entropy_file e{t.grid_h, t.grid_w, {}};
-  for (std::int64_t i = 0; i < t.count(); ++i)
-    for (std::int64_t j = 0; j < t.tokens_per_image(); ++j)
-      e.values.push_back(j == 0 ? 0.0f : static_cast<float>((i * 7 + j * 3) % 10) * 0.25f);
-  return e;
-}
-
 std::vector<char> bytes_of(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -90,7 +82,7 @@ void check_resume_exact(const std::string& name, Make make, const dpar::entropy_
 
 TEST_CASE("entropy file: round trip, header checks, corruption is named") {
   const auto tokens = test::tiny_token_file(5, 1);
-  const auto e = ramp_entropies(tokens);
+  const auto e = test::ramp_entropies(tokens);
   const temp_dir dir("dpar_entropy_file");
   const fs::path path = dir / "a.entropy";
   dpar::write_entropy_file(path, e);
@@ -157,10 +149,8 @@ TEST_CASE("trainer: resume gives the losses of an uninterrupted run (entropy, ba
                               nullptr, {});
   }
   SUBCASE("dpar") {
-    const auto ent = ramp_entropies(test::tiny_token_file(10, 3));
-    dpar::patcher_config pc;
-    pc.threshold = 1.2;
-    pc.row_width = 4;
+    const auto ent = test::ramp_entropies(test::tiny_token_file(10, 3));
+    const auto pc = test::tiny_patcher();
     check_resume_exact<dpar_m>("dpar", [] { return std::make_unique<dpar_m>(test::tiny_dpar_config(), 2); }, &ent, pc);
   }
 }
@@ -168,10 +158,8 @@ TEST_CASE("trainer: resume gives the losses of an uninterrupted run (entropy, ba
 TEST_CASE("trainer: FLOPs follow flops.hpp per image and patch count; checkpoint rebuilds the model") {
   xtensor_backend be;
   const auto data = test::tiny_token_file(8, 4);
-  const auto ent = ramp_entropies(data);
-  dpar::patcher_config pc;
-  pc.threshold = 1.2;
-  pc.row_width = 4;
+  const auto ent = test::ramp_entropies(data);
+  const auto pc = test::tiny_patcher();
   dpar::train_config cfg;
   cfg.steps = 2;
   cfg.batch = 4;

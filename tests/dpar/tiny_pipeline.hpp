@@ -5,6 +5,8 @@
 
 #include "dpar/model_checks.hpp"
 #include "patchzoo/dpar/dpar_model.hpp"
+#include "patchzoo/dpar/entropy_file.hpp"
+#include "patchzoo/dpar/patcher.hpp"
 #include "patchzoo/dpar/llamagen_model.hpp"
 #include "patchzoo/data/token_file.hpp"
 
@@ -50,6 +52,23 @@ inline dpar::dpar_config tiny_dpar_config() {
   c.init_std = 0.3;
   c.zero_head = false;
   return c;
+}
+
+// Made-up entropies for a token file: a ramp of (7 i + 3 j) mod 10 quarter-nats, 0 for each first token, so
+// that a threshold of 1.2 cuts patches of several lengths (tiny_patcher).
+inline dpar::entropy_file ramp_entropies(const data::token_file& t) {
+  dpar::entropy_file e{t.grid_h, t.grid_w, {}};
+  for (std::int64_t i = 0; i < t.count(); ++i)
+    for (std::int64_t j = 0; j < t.tokens_per_image(); ++j)
+      e.values.push_back(j == 0 ? 0.0f : static_cast<float>((i * 7 + j * 3) % 10) * 0.25f);
+  return e;
+}
+
+inline dpar::patcher_config tiny_patcher() {
+  dpar::patcher_config pc;
+  pc.threshold = 1.2;
+  pc.row_width = 4;
+  return pc;
 }
 
 }  // namespace patchzoo::test

@@ -32,9 +32,25 @@ TEST_CASE("image_grid: canvas size, cell placement and value range without label
   o.rows = 1;
   CHECK_THROWS_WITH_AS(image_grid(batch.cview(), o), doctest::Contains("5 images do not fit a 1x3 grid"),
                        patchzoo::error);
-  tensor<float> rgbish(shape_t{2, 3, 4, 4});
-  CHECK_THROWS_WITH_AS(image_grid(rgbish.cview(), o), doctest::Contains("expected a contiguous [N, 1, H, W]"),
-                       patchzoo::error);
+  tensor<float> two_channels(shape_t{2, 2, 4, 4});
+  CHECK_THROWS_WITH_AS(image_grid(two_channels.cview(), o),
+                       doctest::Contains("expected a contiguous [N, 1, H, W], [N, 3, H, W] or [N, H, W]"), patchzoo::error);
+}
+
+TEST_CASE("image_grid: colour images [N, 3, H, W] are drawn from their red, green and blue planes") {
+  tensor<float> batch(shape_t{2, 3, 2, 2});  // in [-1, 1], as the VQ-16 decoder gives them
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t c = 0; c < 3; ++c)
+      for (std::int64_t p = 0; p < 4; ++p) batch[(n * 3 + c) * 4 + p] = static_cast<float>(c - 1) * (n == 0 ? 1 : -1);
+  grid_options o;
+  o.cols = 2;
+  o.scale = 1;
+  o.lo = -1.0;
+  o.hi = 1.0;
+  const rgb_image g = image_grid(batch.cview(), o);
+  const grid_layout l = layout_grid(2, 2, o);
+  CHECK(g.at(l.cell_x(0), l.cell_y(0)) == colour{0, 128, 255});      // red -1, green 0, blue 1
+  CHECK(g.at(l.cell_x(1) + 1, l.cell_y(0) + 1) == colour{255, 128, 0});
 }
 
 TEST_CASE("image_grid: row labels sit left of their row, column labels above their column") {

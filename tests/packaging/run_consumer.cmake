@@ -1,7 +1,8 @@
 # ctest driver: configure, build and run one consumer project in a fresh work directory.
 #   cmake -DMODE=find_package|add_subdirectory -DCONSUMER_DIR=... -DWORK_DIR=... -DPATCHZOO_SOURCE_DIR=...
 #         -DPATCHZOO_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=... [-DLAUNCHER=ccache]
-#         [-DEXPECTED_VERSION=x.y.z: the version the consumer must print from patchzoo/version.hpp] -P run_consumer.cmake
+#         [-DEXPECTED_VERSION=x.y.z: the version the consumer must print from patchzoo/version.hpp]
+#         [-DWITH_MPI=ON: also build the patchzoo::mpi consumer] -P run_consumer.cmake
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var MODE CONSUMER_DIR WORK_DIR PATCHZOO_SOURCE_DIR PATCHZOO_BINARY_DIR GENERATOR CXX_COMPILER)
@@ -62,6 +63,18 @@ if(MODE STREQUAL "find_package")
     message(FATAL_ERROR "examples/route_over_zoo.cpp against patchzoo::core exited ${rc}\n${out}${err}")
   endif()
   message(STATUS "example_route_over_zoo (patchzoo::core of the installed package): ${out}")
+endif()
+
+# patchzoo::mpi, when the package was built with Open MPI (WITH_MPI).
+if(MODE STREQUAL "find_package" AND WITH_MPI)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_DIR}/../mpi_consumer" -B "${WORK_DIR}/mpi_build" ${configure_args}
+                  COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/mpi_build" COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND "${WORK_DIR}/mpi_build/mpi_consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "mpi ok")
+    message(FATAL_ERROR "mpi_consumer (patchzoo::mpi of the installed package) exited ${rc}\n${out}${err}")
+  endif()
+  message(STATUS "mpi_consumer (patchzoo::mpi of the installed package): ${out}")
 endif()
 
 # The opt-in compiled instances, when this build made libpatchzoo_cpu_instances.a before the install: a

@@ -1,6 +1,6 @@
 #pragma once
-// A labelled grid of grey images (samples, reconstructions, per-class rows): image k goes to row k / cols,
-// column k % cols; optional labels sit left of each row and above each column.
+// A labelled grid of images (samples, reconstructions, per-class rows), grey or colour: image k goes to row
+// k / cols, column k % cols; optional labels sit left of each row and above each column.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -53,9 +53,11 @@ inline grid_layout layout_grid(std::int64_t height, std::int64_t width, const gr
   return g;
 }
 
-// `images` are height x width row-major buffers; null entries and missing trailing cells stay blank.
+// `images` are height x width row-major buffers (channels 3: three such planes, red first); null entries and
+// missing trailing cells stay blank.
 inline rgb_image image_grid(const std::vector<const float*>& images, std::int64_t height, std::int64_t width,
-                            const grid_options& o) {
+                            const grid_options& o, std::int64_t channels = 1) {
+  check(channels == 1 || channels == 3, "image_grid", channels, " channels per image; 1 (grey) or 3 (RGB) are drawn");
   const grid_layout g = layout_grid(height, width, o);
   check(static_cast<std::int64_t>(images.size()) <= o.rows * o.cols, "image_grid", images.size(),
         " images do not fit a ", o.rows, "x", o.cols, " grid");
@@ -63,7 +65,8 @@ inline rgb_image image_grid(const std::vector<const float*>& images, std::int64_
   for (std::size_t k = 0; k < images.size(); ++k) {
     if (!images[k]) continue;
     const auto r = static_cast<std::int64_t>(k) / o.cols, c = static_cast<std::int64_t>(k) % o.cols;
-    blit_grey(canvas, images[k], height, width, g.cell_x(c), g.cell_y(r), o.scale, o.lo, o.hi);
+    if (channels == 1) blit_grey(canvas, images[k], height, width, g.cell_x(c), g.cell_y(r), o.scale, o.lo, o.hi);
+    else blit_planar_rgb(canvas, images[k], height, width, g.cell_x(c), g.cell_y(r), o.scale, o.lo, o.hi);
   }
   for (std::int64_t r = 0; r < static_cast<std::int64_t>(o.row_labels.size()); ++r)
     draw_text(canvas, grid_margin, g.cell_y(r) + (g.cell_h - text_height()) / 2, o.row_labels[r], black);
@@ -73,14 +76,16 @@ inline rgb_image image_grid(const std::vector<const float*>& images, std::int64_
   return canvas;
 }
 
-// The same from a batch tensor [N, 1, H, W] (or [N, H, W]) on the host.
+// The same from a batch tensor [N, 1, H, W], [N, 3, H, W] (RGB planes) or [N, H, W] on the host.
 inline rgb_image image_grid(const_view<float> images, const grid_options& o) {
-  check(images.is_contiguous() && (images.rank() == 4 ? images.dim(1) == 1 : images.rank() == 3), "image_grid",
-        "images have shape ", images.shape.str(), ", expected a contiguous [N, 1, H, W] or [N, H, W]");
+  check(images.is_contiguous() && (images.rank() == 4 ? images.dim(1) == 1 || images.dim(1) == 3 : images.rank() == 3),
+        "image_grid", "images have shape ", images.shape.str(),
+        ", expected a contiguous [N, 1, H, W], [N, 3, H, W] or [N, H, W]");
+  const std::int64_t channels = images.rank() == 4 ? images.dim(1) : 1;
   const std::int64_t h = images.dim(images.rank() - 2), w = images.dim(images.rank() - 1);
   std::vector<const float*> ptrs;
-  for (std::int64_t i = 0; i < images.dim(0); ++i) ptrs.push_back(images.data + i * h * w);
-  return image_grid(ptrs, h, w, o);
+  for (std::int64_t i = 0; i < images.dim(0); ++i) ptrs.push_back(images.data + i * channels * h * w);
+  return image_grid(ptrs, h, w, o, channels);
 }
 
 }  // namespace patchzoo::image

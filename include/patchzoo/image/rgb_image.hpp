@@ -82,6 +82,22 @@ void blit_grey(rgb_image& img, const T* pixels, std::int64_t h, std::int64_t w, 
     }
 }
 
+// The same for a colour image stored as three planes (channel-major [3, h, w], as models produce them).
+template <class T>
+void blit_planar_rgb(rgb_image& img, const T* planes, std::int64_t h, std::int64_t w, std::int64_t x, std::int64_t y,
+                     std::int64_t scale, double lo, double hi) {
+  check(scale >= 1, "blit_planar_rgb", "scale ", scale, " must be at least 1");
+  const std::int64_t plane = h * w;
+  for (std::int64_t r = 0; r < h; ++r)
+    for (std::int64_t c = 0; c < w; ++c) {
+      const std::int64_t at = r * w + c;
+      img.fill_rect(x + c * scale, y + r * scale, scale, scale,
+                    {grey_level(static_cast<double>(planes[at]), lo, hi),
+                     grey_level(static_cast<double>(planes[plane + at]), lo, hi),
+                     grey_level(static_cast<double>(planes[2 * plane + at]), lo, hi)});
+    }
+}
+
 // Width and height in pixels of `text` drawn at `scale` (no trailing spacing).
 inline std::int64_t text_width(const std::string& text, int scale = 1) {
   return text.empty() ? 0 : static_cast<std::int64_t>(text.size() * glyph_advance - 1) * scale;
