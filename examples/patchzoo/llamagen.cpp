@@ -18,6 +18,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq16_import.hpp"
 #include "backend_choice.hpp"
+#include "sampling_options.hpp"
 #include "subcommands.hpp"
 
 namespace {
@@ -97,11 +98,7 @@ void register_llamagen(CLI::App& app) {
   sample->add_option("--vq", o->vq, "converted VQ tokenizer (convert-llamagen --kind vq)")->required()->check(CLI::ExistingFile);
   sample->add_option("--classes", o->class_list, "classes, e.g. 207,360,387 or 0-9");
   sample->add_option("--per-class", o->per_class, "samples per class (one grid row per class)")->check(CLI::PositiveNumber);
-  sample->add_option("--cfg-scale,--cfg", o->sampling.cfg_scale, "classifier-free guidance scale on the logits (1: off)")
-      ->check(CLI::NonNegativeNumber);
-  sample->add_option("--temperature", o->sampling.temperature, "softmax temperature")->check(CLI::PositiveNumber);
-  sample->add_option("--top-k", o->sampling.top_k, "keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
-  sample->add_option("--top-p", o->sampling.top_p, "nucleus mass (1: off)")->check(CLI::Range(1e-9, 1.0));
+  add_sampling_filters(sample, o->sampling);
   sample->add_option("--seed", o->sampling.seed, "sampling seed");
   sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
   sample->add_option("--out", o->out, "output PNG")->required();
