@@ -1,6 +1,6 @@
 // `patchzoo llamagen sample` end to end: a small c2i GPT and VQ tokenizer of LlamaGen's architecture (random
 // weights, PyTorch), converted by scripts/convert-llamagen, sampled by the CLI; its tokens must be the ones
-// the library draws with the same settings, its grid a PNG, and a class outside the model a clear refusal.
+// the library draws with the same settings, its grid a PNG, and a class outside the model or a tokenizer that is not the GPT's pair a clear refusal.
 // Skipped without PyTorch or without the CLI in this build.
 #include <doctest/doctest.h>
 
@@ -59,5 +59,16 @@ TEST_CASE("llamagen sample: the CLI draws the library's tokens from converted Ll
   CHECK(run(cli + " --classes 10", dir / "refused.log") != 0);
   CHECK(read_file_bytes(dir / "refused.log").find("--classes part '10' is not a class or range of classes in [0, 10)") !=
         std::string::npos);
+
+  // A tokenizer whose codebook is not the GPT's vocabulary is not its pair.
+  const temp_dir other("llamagen_sample_cli_other_vq");
+  vq_shape smaller = vq;
+  smaller.codes = 32;
+  write_vq_reference(other, smaller, "good", false);
+  REQUIRE_MESSAGE(run(vq_convert_command(other), other / "convert.log") == 0, read_file_bytes(other / "convert.log"));
+  const std::string mismatched = std::string(PATCHZOO_CLI) + " llamagen sample --gpt " + quoted(dir / "model.safetensors") +
+                                 " --vq " + quoted(other / "vq.safetensors") + " --out " + quoted(other / "grid.png");
+  CHECK(run(mismatched, other / "refused.log") != 0);
+  CHECK(read_file_bytes(other / "refused.log").find("has 32 codes but the GPT in") != std::string::npos);
 #endif
 }
