@@ -8,8 +8,10 @@ set -euo pipefail
 patchzoo="$1"
 work="$(mktemp -d "${TMPDIR:-/tmp}/patchzoo_cli_ranks_XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-# Open MPI refuses root (CI) unless told; 2 ranks may share fewer cores.
+# Open MPI refuses root (CI) unless told; 2 ranks may share fewer cores; no CMA single-copy (containers
+# without ptrace rights refuse it).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 mpi=(mpirun --oversubscribe -np 2)
 
 fail() { echo "cli_ranks: FAIL: $*" >&2; exit 1; }
