@@ -11,7 +11,6 @@
 #include <mpi.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -104,10 +103,9 @@ class silent_reporter : public benchmark::BenchmarkReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool launched = std::getenv("OMPI_COMM_WORLD_RANK") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
   std::unique_ptr<training::mpi_session> session;
   std::unique_ptr<training::mpi_communicator> world;
-  if (launched) {
+  if (training::started_as_rank()) {
     session = std::make_unique<training::mpi_session>(argc, argv);
     world = std::make_unique<training::mpi_communicator>();
     job = world.get();

@@ -30,11 +30,6 @@ int env_int(const char* name) {
   return v ? std::atoi(v) : 0;
 }
 
-// Open MPI's mpirun, PMIx (srun --mpi=pmix) and PMI2 (srun --mpi=pmi2) give each rank one of these.
-bool launched_as_rank() {
-  return std::getenv("OMPI_COMM_WORLD_RANK") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
-}
-
 }  // namespace
 
 bool built_with_mpi() {
@@ -54,7 +49,7 @@ bool built_with_nccl() {
 }
 
 void join_job(int& argc, char**& argv) {
-  if (!launched_as_rank()) return;
+  if (!training::started_as_rank()) return;
 #ifdef PATCHZOO_HAVE_MPI
   session = std::make_unique<training::mpi_session>(argc, argv);
   world = std::make_unique<training::mpi_communicator>();

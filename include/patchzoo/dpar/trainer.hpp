@@ -215,8 +215,7 @@ class trainer {
     if (entropies_) h = training::fnv1a(entropies_->values.data(), entropies_->values.size() * sizeof(float), h);
     settings["data.checksum"] = std::to_string(h);
     settings["resumed.step"] = std::to_string(opt_.steps());
-    training::check_same_configuration(comm_, "trainer", settings);
-    training::broadcast_parameters(be, comm_, model_.params());
+    training::start_together(be, comm_, "trainer", settings, model_.params());
   }
 
   bool conditional() const {

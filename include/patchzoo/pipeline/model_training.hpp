@@ -39,7 +39,6 @@ struct train_recipe {
             .clip = 1.0, .weight_decay = 0.05, .checkpoint_every = checkpoint_every, .seed = seed, .out_dir = out_dir,
             .comm = comm};
   }
-  bool is_root() const { return comm == nullptr || comm->is_root(); }
 };
 
 // LlamaGen's block with FFN width round_up_256(8 dim / 3) when ffn is 0.
@@ -118,7 +117,7 @@ training_summary run_training(B& be, Model& model, const data::token_file& data,
   s.final_loss = h.back().loss;
   s.seconds = h.back().seconds;
   s.train_flops = h.back().flops;
-  if (!out_dir.empty() && recipe.is_root()) {  // rank 0 writes the files of a data-parallel run
+  if (!out_dir.empty() && training::is_root(recipe.comm)) {  // rank 0 writes the files of a data-parallel run
     s.checkpoint = dpar::trainer_checkpoint_path(out_dir);
     s.loss_csv = out_dir / "loss.csv";
     s.loss_png = out_dir / "loss.png";

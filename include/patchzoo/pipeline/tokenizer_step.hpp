@@ -109,7 +109,7 @@ tokenizer_train_result train_tokenizer(B& be, const data::image_dataset& images,
   r.last = trainer.history().back();
   const std::int64_t trained = r.steps - r.resumed_at;  // 0 when the checkpoint was already complete
   r.images_per_second = trained > 0 ? static_cast<double>(trained * cfg.train.batch) / r.seconds : 0.0;
-  if (!cfg.train.out_dir.empty() && (cfg.train.comm == nullptr || cfg.train.comm->is_root())) {
+  if (!cfg.train.out_dir.empty() && training::is_root(cfg.train.comm)) {  // rank 0 writes a data-parallel run's files
     r.checkpoint = vq::checkpoint_path(cfg.train.out_dir);
     r.loss_csv = cfg.train.out_dir / "loss.csv";
     r.loss_png = cfg.train.out_dir / "loss.png";

@@ -7,8 +7,7 @@
 //   comm.allreduce_sum(grads, count);            // floats: host memory, or device memory where device_memory()
 //   std::vector<std::string> all = comm.allgather(mine);   // rank order
 #include <cstddef>
-#include <cstdint>
-#include <span>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -53,6 +52,15 @@ class single_process_communicator final : public communicator {
 inline communicator& single_process() {
   static single_process_communicator alone;
   return alone;
+}
+
+// Whether a trainer given `comm` (null: none) is the one that writes files: rank 0, or a process alone.
+inline bool is_root(const communicator* comm) { return comm == nullptr || comm->is_root(); }
+
+// Whether a launcher started this process as a rank of a job: Open MPI's mpirun, PMIx (srun --mpi=pmix) and
+// PMI2 (srun --mpi=pmi2) each give their ranks one of these variables.
+inline bool started_as_rank() {
+  return std::getenv("OMPI_COMM_WORLD_RANK") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
 }
 
 }  // namespace patchzoo::training

@@ -4,8 +4,7 @@
 // over ranks in one call on the whole arena, parameters start as rank 0's, and before the first step all
 // ranks prove they run the same configuration. With single_process() every helper is a no-op.
 //   const auto [begin, end] = local_rows(comm, global_batch);       // this rank's rows
-//   broadcast_parameters(be, comm, model.params());                 // once, before training
-//   check_same_configuration(comm, "dpar trainer", metadata);       // names the first field that differs
+//   start_together(be, comm, "trainer", settings, model.params());  // same settings, rank 0's parameters
 //   average_gradients(be, comm, model.grads());                     // after backward, before clipping
 #include <algorithm>
 #include <cstdint>
@@ -15,6 +14,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/nn/param_arena.hpp"
@@ -37,8 +38,8 @@ inline std::pair<std::int64_t, std::int64_t> local_rows(const communicator& comm
 
 // This rank's rows of a global batch: a host tensor [rows, ...] or a vector with one entry per row.
 template <class T>
-tensor<T> local_shard(const communicator& comm, const tensor<T>& global) {
-  if (comm.size() == 1) return global.clone();
+tensor<T> local_shard(const communicator& comm, tensor<T> global) {
+  if (comm.size() == 1) return global;
   const auto [first, end] = local_rows(comm, global.dim(0));
   const std::int64_t per_row = global.numel() / global.dim(0);
   shape_t shape = global.shape();
@@ -122,22 +123,11 @@ inline std::uint64_t fnv1a(const void* data, std::size_t bytes, std::uint64_t h 
 // first key whose value differs from rank 0's ends the job on every rank with the same message.
 inline void check_same_configuration(communicator& comm, const char* where, const std::map<std::string, std::string>& settings) {
   if (comm.size() == 1) return;
-  std::string mine;
-  for (const auto& [key, value] : settings) mine += key + '\n' + value + '\n';
-  const auto all = comm.allgather(mine);
-  const auto parse = [](const std::string& text) {
-    std::map<std::string, std::string> m;
-    std::size_t at = 0;
-    while (at < text.size()) {
-      const auto key_end = text.find('\n', at), value_end = text.find('\n', key_end + 1);
-      m[text.substr(at, key_end - at)] = text.substr(key_end + 1, value_end - key_end - 1);
-      at = value_end + 1;
-    }
-    return m;
-  };
-  const auto reference = parse(all[0]);
+  using settings_map = std::map<std::string, std::string>;
+  const auto all = comm.allgather(nlohmann::json(settings).dump());
+  const auto reference = nlohmann::json::parse(all[0]).get<settings_map>();
   for (int r = 1; r < comm.size(); ++r) {
-    const auto other = parse(all[static_cast<std::size_t>(r)]);
+    const auto other = nlohmann::json::parse(all[static_cast<std::size_t>(r)]).get<settings_map>();
     for (const auto& [key, value] : reference) {
       const auto it = other.find(key);
       const std::string theirs = it == other.end() ? "(none)" : it->second;
@@ -147,6 +137,14 @@ inline void check_same_configuration(communicator& comm, const char* where, cons
     for (const auto& [key, value] : other)
       check(reference.contains(key), where, "ranks disagree on '", key, "': rank 0 has none, rank ", r, " has ", value);
   }
+}
+
+// Before the first step: the ranks agree on `settings` (check_same_configuration) and take rank 0's parameters.
+template <backend B, real T>
+void start_together(B& be, communicator& comm, const char* where, const std::map<std::string, std::string>& settings,
+                    nn::param_arena<B, T>& params) {
+  check_same_configuration(comm, where, settings);
+  broadcast_parameters(be, comm, params);
 }
 
 // The checksum of this rank's parameters; with several ranks, an error unless every rank holds the same bits.

@@ -88,7 +88,7 @@ class vq_trainer {
       if (!batches_.next(batch)) batches_.next(batch);  // an epoch ended: the next one starts at once
       const std::int64_t s = opt_.steps();
       model_.grads().zero();
-      const auto losses = model_.forward(be, training::local_shard(comm_, batch.images));
+      const auto losses = model_.forward(be, training::local_shard(comm_, batch.images.clone()));
       model_.backward(be);
       training::average_gradients(be, comm_, model_.grads());
       std::vector<double> mean_losses{losses.recon_mse, losses.quantizer};
@@ -150,8 +150,7 @@ class vq_trainer {
     settings["data.images"] = std::to_string(images_);
     settings["data.checksum"] = std::to_string(data_checksum_);
     settings["resumed.step"] = std::to_string(opt_.steps());
-    training::check_same_configuration(comm_, "vq_trainer", settings);
-    training::broadcast_parameters(be, comm_, model_.params());
+    training::start_together(be, comm_, "vq_trainer", settings, model_.params());
     model_.state().broadcast(comm_);  // the EMA statistics and code ages started from each rank's codebook
   }
 

@@ -147,16 +147,16 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
     training::save_checkpoint(be, checkpoint.path, std::as_const(model).params(), opt, meta);
   };
   if (comm.size() > 1) {  // every rank: the same run from the same step, from rank 0's weights
-    training::check_same_configuration(
-        comm, "train_classifier",
+    training::start_together(
+        be, comm, "train_classifier",
         {{"model.parameters", std::to_string(model.layout().total())},
          {"train.recipe", std::to_string(total) + " steps, batch " + std::to_string(cfg.batch) + ", lr " +
                               shortest_text(cfg.lr) + ", decay " + shortest_text(cfg.weight_decay)},
          {"data.seed", std::to_string(seed)},
          {"data.checksum", std::to_string(training::fnv1a(train.pixels.data(), train.pixels.size(),
                                                           training::fnv1a(train.labels.data(), train.labels.size())))},
-         {"resumed.step", std::to_string(opt.steps())}});
-    training::broadcast_parameters(be, comm, model.params());
+         {"resumed.step", std::to_string(opt.steps())}},
+        model.params());
   }
   const auto ws = model.make_workspace();
   data::image_batch b;
@@ -170,7 +170,7 @@ training_result train_classifier(B& be, classifier<B, T>& model, const data::ima
       losses = tensor_on<B, T>(shape_t{n});
       probs = tensor_on<B, T>(shape_t{n, class_count});
     }
-    const auto targets = upload(be, training::local_shard(comm, b.labels));
+    const auto targets = upload(be, training::local_shard(comm, b.labels.clone()));
     cross_entropy_forward(be, losses.view(), probs.view(), logits, targets.cview(), -1);
     std::vector<double> mean_loss{sum(be, losses.cview()) / static_cast<double>(n)};
     training::average_over_ranks(comm, mean_loss);
