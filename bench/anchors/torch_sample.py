@@ -47,6 +47,9 @@ VOCAB, CLASSES, LAYERS, DIM, HEADS, HIDDEN, EPS = 512, 10, 4, 128, 2, 512, 1e-5
 HEAD_DIM = DIM // HEADS
 CFG_SCALE, TEMPERATURE = 2.0, 1.0
 HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+# --config: vocab, classes, layers, width, heads, SwiGLU hidden, CFG scale.
+CONFIGS = {"demo": (VOCAB, CLASSES, LAYERS, DIM, HEADS, HIDDEN, CFG_SCALE),
+           "GPT-B": (16384, 1000, 12, 768, 12, 2048, 4.0)}
 
 
 class RMSNorm(nn.Module):
@@ -256,7 +259,13 @@ def main():
                         help="torch.set_num_threads (default: $OMP_NUM_THREADS or 1)")
     parser.add_argument("--check", action="store_true",
                         help="assert cached decode == full forward (grid 4 and --grid, 3 images), then exit")
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="demo",
+                        help="demo: the model above; GPT-B: LlamaGen GPT-B c2i (vocab 16384, 1000 classes, 12 layers "
+                             "of 768, 12 heads, SwiGLU 2048) with CFG 4, bench_paper_scale's BM_sample_gpt_b")
     args = parser.parse_args()
+    global VOCAB, CLASSES, LAYERS, DIM, HEADS, HIDDEN, HEAD_DIM, CFG_SCALE
+    VOCAB, CLASSES, LAYERS, DIM, HEADS, HIDDEN, CFG_SCALE = CONFIGS[args.config]
+    HEAD_DIM = DIM // HEADS
 
     torch.set_num_threads(args.threads)
     if args.check:
@@ -288,6 +297,7 @@ def main():
         "tokens": args.grid * args.grid,
         "sequences": 2 * args.images,
         "threads": torch.get_num_threads(),
+        "config": args.config,
         "params": sum(p.numel() for p in model.parameters()),
         "sdpa": HAS_SDPA,
         "torch": torch.__version__,

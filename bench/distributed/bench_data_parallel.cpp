@@ -76,7 +76,7 @@ void BM_dpar_step(benchmark::State& state) {
   const auto grids = source.batch(256, cfg.tokens, r);
   data::token_file tokens{16, 16, cfg.vocab, {}, {}};
   for (std::int64_t i = 0; i < grids.inputs.numel(); ++i) tokens.tokens.push_back(static_cast<std::uint16_t>(grids.inputs[i]));
-  for (std::int64_t i = 0; i < 256; ++i) tokens.labels.push_back(static_cast<std::uint8_t>(i % cfg.classes));
+  for (std::int64_t i = 0; i < 256; ++i) tokens.labels.push_back(static_cast<std::uint16_t>(i % cfg.classes));
   dpar::patcher_config patcher{.mode = dpar::patching_mode::static_length, .row_width = 16};
   const std::int64_t steps = state.max_iterations + 2;
   dpar::trainer<eigen_backend, dpar::dpar_model<eigen_backend, float>> trainer(

@@ -1,6 +1,7 @@
 // `patchzoo entropy train|eval|compute|threshold|heatmap`: DPAR's entropy model (an unconditional LlamaGen)
 // over a token file, its next-token entropies as an entropy file, the patcher threshold for a target mean
-// patch length, and entropy maps over the VQ-decoded images.
+// patch length, and entropy maps over the VQ-decoded images. eval and compute also take a LlamaGen GPT converted by
+// scripts/convert-llamagen: an unconditional one as it is, a c2i one through its CFG null class.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,7 +15,7 @@
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/dpar/entropy_file.hpp"
-#include "patchzoo/dpar/model_checkpoint.hpp"
+#include "patchzoo/dpar/llamagen_import.hpp"
 #include "patchzoo/pipeline/entropy_maps.hpp"
 #include "patchzoo/pipeline/entropy_step.hpp"
 #include "patchzoo/util/progress.hpp"
@@ -105,7 +106,7 @@ template <class B>
 void run_eval(const entropy_options& o) {
   B be;
   const auto data = load_tokens(o.tokens, o.images);
-  auto model = dpar::load_llamagen(be, o.model);
+  auto model = dpar::load_llamagen_or_import(be, o.model);
   const auto pass = run_model(be, *model, data, o.eval_batch);
   const auto st = pipeline::summarize_entropies(pass.entropies);
   report r;
@@ -123,7 +124,7 @@ template <class B>
 void run_compute(const entropy_options& o) {
   B be;
   const auto data = load_tokens(o.tokens, 0);
-  auto model = dpar::load_llamagen(be, o.model);
+  auto model = dpar::load_llamagen_or_import(be, o.model);
   const auto pass = run_model(be, *model, data, o.eval_batch);
   dpar::write_entropy_file(o.out, pass.entropies);
   report r;
@@ -194,7 +195,7 @@ void register_entropy(CLI::App& app) {
   auto* eval = ent->add_subcommand("eval", "Mean NLL, next-token entropy statistics and speed on a token file");
   add_common(eval, *o);
   eval->add_option("--tokens", o->tokens, "token file")->required()->check(CLI::ExistingFile);
-  eval->add_option("--model", o->model, "entropy model checkpoint")->required()->check(CLI::ExistingFile);
+  eval->add_option("--model", o->model, "entropy model: a checkpoint of `entropy train` or a GPT converted by scripts/convert-llamagen")->required()->check(CLI::ExistingFile);
   eval->add_option("--images", o->images, "evaluate the first N images (0: all)")->check(CLI::NonNegativeNumber);
   eval->add_option("--batch", o->eval_batch, "images per forward pass")->check(CLI::PositiveNumber);
   eval->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_eval<B>(*o); }); });
@@ -202,7 +203,7 @@ void register_entropy(CLI::App& app) {
   auto* compute = ent->add_subcommand("compute", "Write the next-token entropies of a token file (PZENTROP)");
   add_common(compute, *o);
   compute->add_option("--tokens", o->tokens, "token file")->required()->check(CLI::ExistingFile);
-  compute->add_option("--model", o->model, "entropy model checkpoint")->required()->check(CLI::ExistingFile);
+  compute->add_option("--model", o->model, "entropy model: a checkpoint of `entropy train` or a GPT converted by scripts/convert-llamagen")->required()->check(CLI::ExistingFile);
   compute->add_option("--out", o->out, "entropy file to write")->required();
   compute->add_option("--batch", o->eval_batch, "images per forward pass")->check(CLI::PositiveNumber);
   compute->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_compute<B>(*o); }); });

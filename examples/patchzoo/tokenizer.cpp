@@ -1,6 +1,10 @@
 // `patchzoo tokenizer train|eval|encode|decode`: the VQ image tokenizer on Fashion-MNIST. Images are
 // padded 28 -> 32 (--grid 16) or bicubic-resized 28 -> 48 (--grid 24) and downsampled x2 by the encoder.
 // Everything lives in one directory (--out): checkpoint (codebook state included), loss.csv, loss.png, token files.
+// With --vq, encode and decode use LlamaGen's VQ-16 (converted by scripts/convert-llamagen) on a directory of
+// JPEG / PNG photographs prepared as LlamaGen prepares ImageNet (data/image_folder.hpp):
+//   patchzoo tokenizer encode --vq vq16.safetensors --image-dir imagenet/val --tokens val.pztok
+//   patchzoo tokenizer decode --vq vq16.safetensors --tokens val.pztok --png val.png
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -15,11 +19,15 @@
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/backend/xtensor/xtensor_backend.hpp"
 #include "patchzoo/data/fashion_mnist.hpp"
+#include "patchzoo/data/image_folder.hpp"
+#include "patchzoo/image/grid.hpp"
 #include "patchzoo/image/png.hpp"
+#include "patchzoo/io/atomic_file.hpp"
 #include "patchzoo/pipeline/tokenizer_step.hpp"
 #include "patchzoo/util/progress.hpp"
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/data/token_file.hpp"
+#include "patchzoo/vq/vq16_import.hpp"
 #include "patchzoo/vq/vq_metrics.hpp"
 #include "backend_choice.hpp"
 #include "distributed.hpp"
@@ -46,6 +54,9 @@ struct tokenizer_options {
   std::string split = "test";
   std::int64_t images = 0;  // 0: the whole split
   std::string tokens, png;
+  // encode / decode with LlamaGen's VQ-16
+  std::string vq, image_dir;
+  std::int64_t size = 256, code_batch = 8;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -189,6 +200,108 @@ void run_decode(tokenizer_options o) {
 }
 
 
+// Token grids [N, h, w] of a token file's images [begin, end), as the decoder takes them.
+tensor<std::int32_t> codes_of(const data::token_file& f, std::int64_t begin, std::int64_t end) {
+  tensor<std::int32_t> codes(shape_t{end - begin, f.grid_h, f.grid_w});
+  std::copy(f.image(begin), f.image(end), codes.data());
+  return codes;
+}
+
+void check_image_dir_needs_vq(const tokenizer_options& o, const char* command) {
+  check(o.image_dir.empty() || !o.vq.empty(), command, "--image-dir needs --vq: the Fashion-MNIST tokenizer of --out ",
+        "reads its own data set");
+}
+
+// Class names in label order, one per line, beside a token file (token files hold labels only).
+void write_class_names(const fs::path& path, const std::vector<std::string>& classes) {
+  std::string text;
+  for (const auto& c : classes) text += c + "\n";
+  write_file_atomically(path, [&](file_sink& sink) { sink.write(text.data(), text.size()); });
+}
+
+template <class B>
+void run_encode_vq(const tokenizer_options& o) {
+  B be;
+  const char* op = "tokenizer encode";
+  check(!o.image_dir.empty(), op, "--vq needs --image-dir: a directory of JPEG / PNG images to encode");
+  check(!o.tokens.empty(), op, "--vq needs --tokens: the token file to write");
+  auto model = vq::load_llamagen_vq(be, o.vq);
+  const std::int64_t down = model->config().downsample();
+  check(o.size % down == 0, op, "--size ", o.size, " is not a multiple of the tokenizer's downsampling ", down);
+  const auto folder = data::list_image_folder(o.image_dir);
+  const std::int64_t count = o.images > 0 ? std::min(o.images, folder.size()) : folder.size();
+  data::token_file f;
+  f.codebook_size = model->config().codebook_size;
+  f.grid_h = f.grid_w = o.size / down;
+  f.tokens.reserve(static_cast<std::size_t>(count * f.tokens_per_image()));
+  progress bar("encode", count, {.unit = "img"});
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t begin = 0; begin < count; begin += o.code_batch) {
+    const std::int64_t end = std::min(count, begin + o.code_batch);
+    const auto codes = model->encode(be, data::load_image_batch(folder, begin, end, o.size));
+    f.tokens.insert(f.tokens.end(), codes.data(), codes.data() + codes.numel());
+    for (std::int64_t i = begin; i < end; ++i) f.labels.push_back(static_cast<std::uint16_t>(folder.labels[static_cast<std::size_t>(i)]));
+    bar.update(end);
+  }
+  bar.finish();
+  data::write_token_file(o.tokens, f);
+  const fs::path classes_path = o.tokens + ".classes.txt";
+  write_class_names(classes_path, folder.classes);
+  const double seconds = seconds_since(start);
+  report r;
+  r["backend"] = std::string(B::name);
+  r["image_dir"] = o.image_dir;
+  r["images"] = count;
+  r["classes"] = static_cast<std::int64_t>(folder.classes.size());
+  r["skipped_files"] = folder.skipped;
+  r["image_size"] = o.size;
+  r["grid"] = std::to_string(f.grid_h) + "x" + std::to_string(f.grid_w);
+  r["codebook_size"] = f.codebook_size;
+  r["tokens_file"] = o.tokens;
+  r["class_names"] = classes_path.string();
+  r["seconds"] = seconds;
+  r["images_per_second"] = static_cast<double>(count) / seconds;
+  r.emit(o.json);
+}
+
+// A grid of the images a token file decodes to, 8 per row.
+template <class B>
+void run_decode_vq(const tokenizer_options& o) {
+  B be;
+  const char* op = "tokenizer decode";
+  check(!o.tokens.empty(), op, "--vq needs --tokens: the token file to decode");
+  auto model = vq::load_llamagen_vq(be, o.vq);
+  const auto f = data::read_token_file(o.tokens);
+  check(f.codebook_size <= model->config().codebook_size, op, o.tokens, " holds codes of a ", f.codebook_size,
+        "-code tokenizer; ", o.vq, " has ", model->config().codebook_size);
+  const std::int64_t n = std::min(o.images > 0 ? o.images : 16, f.count());
+  check(n > 0, op, o.tokens, " holds no images");
+  std::vector<tensor<float>> parts;
+  for (std::int64_t begin = 0; begin < n; begin += o.code_batch)
+    parts.push_back(model->decode(be, codes_of(f, begin, std::min(n, begin + o.code_batch))));
+  const std::int64_t h = parts.front().dim(2), w = parts.front().dim(3);
+  tensor<float> images(shape_t{n, 3, h, w});
+  std::int64_t at = 0;
+  for (const auto& p : parts) {
+    std::copy(p.data(), p.data() + p.numel(), images.data() + at);
+    at += p.numel();
+  }
+  image::grid_options g;
+  g.cols = std::min<std::int64_t>(n, 8);
+  g.rows = (n + g.cols - 1) / g.cols;
+  g.scale = std::max<std::int64_t>(1, 128 / h);
+  g.lo = -1.0;
+  g.hi = 1.0;
+  const fs::path png = o.png.empty() ? fs::path(o.tokens).replace_extension(".png") : fs::path(o.png);
+  image::write_png(png, image::image_grid(images.cview(), g));
+  report r;
+  r["backend"] = std::string(B::name);
+  r["images"] = n;
+  r["image_size"] = std::to_string(h) + "x" + std::to_string(w);
+  r["png"] = png.string();
+  r.emit(o.json);
+}
+
 void add_common(CLI::App* cmd, tokenizer_options& o) {
   add_backend_option(cmd, o.backend);
   cmd->add_option("--data", o.data, "Fashion-MNIST directory (IDX .gz files)");
@@ -199,6 +312,12 @@ void add_common(CLI::App* cmd, tokenizer_options& o) {
 void add_split(CLI::App* cmd, tokenizer_options& o, const char* what) {
   cmd->add_option("--split", o.split, "train or test")->check(CLI::IsMember({"train", "test"}));
   cmd->add_option("--images", o.images, what)->check(CLI::NonNegativeNumber);
+}
+
+void add_vq16(CLI::App* cmd, tokenizer_options& o) {
+  cmd->add_option("--vq", o.vq, "LlamaGen VQ tokenizer converted by scripts/convert-llamagen (instead of --out's)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--batch", o.code_batch, "with --vq: images per encoder / decoder pass")->check(CLI::PositiveNumber);
 }
 
 }  // namespace
@@ -240,12 +359,23 @@ void register_tokenizer(CLI::App& app) {
   add_common(encode, *o);
   add_split(encode, *o, "encode the first N images (0: the whole split)");
   encode->add_option("--tokens", o->tokens, "output token file (default <out>/<split>.pztok)");
-  encode->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_encode<B>(*o); }); });
+  add_vq16(encode, *o);
+  encode->add_option("--image-dir", o->image_dir, "with --vq: JPEG / PNG images, one subdirectory per class (or none)")
+      ->check(CLI::ExistingDirectory);
+  encode->add_option("--size", o->size, "with --vq: images are resized and centre-cropped to this square (LlamaGen: 256)")
+      ->check(CLI::PositiveNumber);
+  encode->callback([o] {
+    check_image_dir_needs_vq(*o, "tokenizer encode");
+    with_cpu_backend(o->backend, [&]<class B>() { o->vq.empty() ? run_encode<B>(*o) : run_encode_vq<B>(*o); });
+  });
 
   auto* decode = tok->add_subcommand("decode", "PNG grid of originals above their reconstructions");
   add_common(decode, *o);
   add_split(decode, *o, "number of images shown (default 16)");
   decode->add_option("--tokens", o->tokens, "decode these tokens (encoded from the same split) instead of encoding now");
-  decode->add_option("--png", o->png, "output PNG (default <out>/reconstructions.png)");
-  decode->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_decode<B>(*o); }); });
+  decode->add_option("--png", o->png, "output PNG (default <out>/reconstructions.png; with --vq <tokens>.png)");
+  add_vq16(decode, *o);
+  decode->callback([o] {
+    with_cpu_backend(o->backend, [&]<class B>() { o->vq.empty() ? run_decode<B>(*o) : run_decode_vq<B>(*o); });
+  });
 }

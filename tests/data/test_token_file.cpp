@@ -13,7 +13,7 @@ data::token_file sample() {
   f.grid_w = 3;
   f.codebook_size = 512;
   f.tokens = {0, 1, 511, 7, 300, 2, 9, 8, 7, 6, 5, 256};
-  f.labels = {3, 9};
+  f.labels = {3, 999};  // ImageNet has 1000 classes
   return f;
 }
 
@@ -30,9 +30,9 @@ TEST_CASE("token file: round trip, little-endian header") {
   const auto p = dir / "tokens.pztok";
   data::write_token_file(p, sample());
   const auto bytes = read_file_bytes(p);
-  REQUIRE(bytes.size() == 32 + 12 * 2 + 2);
+  REQUIRE(bytes.size() == 32 + 12 * 2 + 2 * 2);
   CHECK(bytes.substr(0, 8) == "PZTOKENS");
-  CHECK(bytes[8] == 1);                                   // version, low byte first
+  CHECK(bytes[8] == 2);                                   // version, low byte first
   CHECK(static_cast<unsigned char>(bytes[21]) == 2);      // codebook_size 512 = 0x0200
   CHECK(static_cast<unsigned char>(bytes[32 + 4]) == 0xff);  // token 511 = 0x01ff
   const auto f = data::read_token_file(p);
@@ -43,6 +43,23 @@ TEST_CASE("token file: round trip, little-endian header") {
   CHECK(f.tokens == sample().tokens);
   CHECK(f.labels == sample().labels);
   CHECK(f.image(1)[5] == 256);
+  CHECK(static_cast<unsigned char>(bytes[32 + 24 + 2]) == 0xe7);  // label 999 = 0x03e7, low byte first
+}
+
+TEST_CASE("token file: version 1 files (one byte per label) are still read") {
+  temp_dir dir;
+  const auto p = dir / "v1.pztok";
+  data::write_token_file(p, sample());
+  auto b = read_file_bytes(p);
+  b[8] = 1;
+  b.resize(32 + 24);
+  b += std::string{'\x03', '\x09'};
+  write_file_bytes(p, b);
+  const auto f = data::read_token_file(p);
+  CHECK(f.tokens == sample().tokens);
+  CHECK(f.labels == std::vector<std::uint16_t>{3, 9});
+  write_file_bytes(p, b + "x");
+  expect_read_error(p, "trailing bytes");
 }
 
 TEST_CASE("token file: corrupt or inconsistent files are rejected, naming the file and field") {
@@ -59,9 +76,9 @@ TEST_CASE("token file: corrupt or inconsistent files are rejected, naming the fi
   write_file_bytes(bad, b);
   expect_read_error(bad, "field magic");
   b = bytes;
-  b[8] = 2;
+  b[8] = 3;
   write_file_bytes(bad, b);
-  expect_read_error(bad, "field version is 2");
+  expect_read_error(bad, "field version is 3, expected 1 or 2");
   write_file_bytes(bad, bytes.substr(0, bytes.size() - 1));
   expect_read_error(bad, "field count");
   write_file_bytes(bad, bytes + "x");

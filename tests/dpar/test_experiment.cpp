@@ -12,7 +12,7 @@
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/experiments/experiment_report.hpp"
 #include "patchzoo/experiments/run_experiment.hpp"
-#include "patchzoo/image/png_reader.hpp"
+#include "patchzoo/image/image_reader.hpp"
 #include "patchzoo/zoo/make_classifier.hpp"
 #include "patchzoo/zoo/weights.hpp"
 #include "support/temp_dir.hpp"
@@ -51,7 +51,7 @@ bool finite_metrics(const eval::sample_metrics& m) {
 void check_png(const fs::path& p) {
   INFO(p.string());
   REQUIRE(fs::exists(p));
-  const auto img = image::read_png(p);
+  const auto img = image::read_image(p);
   CHECK(img.width >= 28);
   CHECK(img.height >= 28);
 }

@@ -21,7 +21,7 @@ inline data::token_file tiny_token_file(std::int64_t images, std::uint64_t seed)
   f.grid_w = 4;
   f.codebook_size = 10;
   for (const auto t : g.tokens) f.tokens.push_back(static_cast<std::uint16_t>(t));
-  for (const auto l : g.labels) f.labels.push_back(static_cast<std::uint8_t>(l));
+  for (const auto l : g.labels) f.labels.push_back(static_cast<std::uint16_t>(l));
   return f;
 }
 

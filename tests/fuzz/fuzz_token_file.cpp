@@ -14,7 +14,7 @@ void write_seeds(const seed_writer& out) {
   token_file small{2, 3, 16, {}, {}};
   for (int i = 0; i < 3; ++i) {
     for (int t = 0; t < 6; ++t) small.tokens.push_back(static_cast<std::uint16_t>((i * 5 + t) % 16));
-    small.labels.push_back(static_cast<std::uint8_t>(i));
+    small.labels.push_back(static_cast<std::uint16_t>(i));
   }
   patchzoo::data::write_token_file(out.path("small.tokens"), small);
   token_file empty{4, 4, 65536, {}, {}};

@@ -5,7 +5,7 @@
 
 #include "support/temp_dir.hpp"
 #include "patchzoo/image/plot.hpp"
-#include "patchzoo/image/png_reader.hpp"
+#include "patchzoo/image/image_reader.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::image;
@@ -117,7 +117,7 @@ TEST_CASE("render_plot: curves in series colours inside the axes, written as a r
   temp_dir dir;
   write_plot_png(dir / "loss.png", p, 480, 320);
   write_svg(dir / "loss.svg", p);
-  const png_pixels back = read_png(dir / "loss.png");
+  const decoded_image back = read_image(dir / "loss.png");
   CHECK(back.width == 480);
   CHECK(back.data == img.rgb);
   CHECK(read_file_bytes(dir / "loss.svg") == to_svg(p));

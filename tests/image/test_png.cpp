@@ -2,7 +2,7 @@
 
 #include "support/temp_dir.hpp"
 #include "patchzoo/image/png.hpp"
-#include "patchzoo/image/png_reader.hpp"
+#include "patchzoo/image/image_reader.hpp"
 
 using namespace patchzoo;
 using namespace patchzoo::image;
@@ -12,7 +12,7 @@ TEST_CASE("PNG round trip: grey bytes and an RGB canvas come back exactly") {
   std::vector<std::uint8_t> grey(7 * 5);
   for (std::size_t i = 0; i < grey.size(); ++i) grey[i] = static_cast<std::uint8_t>(i * 7);
   write_png_grey(dir / "grey.png", grey.data(), 7, 5);
-  const png_pixels g = read_png(dir / "grey.png");
+  const decoded_image g = read_image(dir / "grey.png");
   CHECK(g.width == 7);
   CHECK(g.height == 5);
   CHECK(g.channels == 1);
@@ -22,7 +22,7 @@ TEST_CASE("PNG round trip: grey bytes and an RGB canvas come back exactly") {
   canvas.set(8, 3, {250, 0, 128});
   canvas.fill_rect(1, 1, 2, 2, {1, 2, 3});
   write_png(dir / "rgb.png", canvas);
-  const png_pixels c = read_png(dir / "rgb.png");
+  const decoded_image c = read_image(dir / "rgb.png");
   CHECK(c.width == 9);
   CHECK(c.height == 4);
   CHECK(c.channels == 3);
@@ -43,7 +43,7 @@ TEST_CASE("PNG errors name the path and the size") {
   CHECK_THROWS_WITH_AS(write_png(dir / "broken.png", broken), doctest::Contains("canvas 2x2 holds 11 bytes"),
                        patchzoo::error);
   write_file_bytes(dir / "fake.png", "not a png");
-  CHECK_THROWS_WITH_AS(read_png(dir / "fake.png"), doctest::Contains("fake.png is not a readable PNG"),
+  CHECK_THROWS_WITH_AS(read_image(dir / "fake.png"), doctest::Contains("fake.png is not a readable PNG or JPEG image"),
                        patchzoo::error);
-  CHECK_THROWS_WITH_AS(read_png(dir / "missing.png"), doctest::Contains("cannot open"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(read_image(dir / "missing.png"), doctest::Contains("cannot open"), patchzoo::error);
 }

@@ -14,7 +14,7 @@
 #include "patchzoo/image/heatmap.hpp"
 #include "patchzoo/image/plot.hpp"
 #include "patchzoo/image/png.hpp"
-#include "patchzoo/image/png_reader.hpp"
+#include "patchzoo/image/image_reader.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace patchzoo;
@@ -49,7 +49,7 @@ TEST_CASE("sample figures from Fashion-MNIST") {
   for (int c = 0; c < 8; ++c) o.col_labels.push_back("#" + std::to_string(c + 1));
   const rgb_image grid = image_grid(b.images.cview(), o);
   write_png(sample_dir / "fashion_mnist_grid.png", grid);
-  CHECK(read_png(sample_dir / "fashion_mnist_grid.png").data == grid.rgb);
+  CHECK(read_image(sample_dir / "fashion_mnist_grid.png").data == grid.rgb);
 
   // Heatmap: a 48x48 bicubic upsample of a sneaker under a 16x16 map of local contrast (3x3 patches).
   const data::image_dataset big = data::resize_images_bicubic(ds.test.subset({picks[7 * 8]}), 48);
@@ -89,5 +89,5 @@ TEST_CASE("sample figures from Fashion-MNIST") {
   p.series = {train, val};
   write_plot_png(sample_dir / "loss_curves.png", p);
   write_svg(sample_dir / "loss_curves.svg", p);
-  CHECK(read_png(sample_dir / "loss_curves.png").width == 640);
+  CHECK(read_image(sample_dir / "loss_curves.png").width == 640);
 }

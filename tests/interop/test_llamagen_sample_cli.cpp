@@ -54,7 +54,7 @@ TEST_CASE("llamagen sample: the CLI draws the library's tokens from converted Ll
     INFO("image " << i);
     CHECK(std::vector<std::int32_t>(got.image(i), got.image(i) + 64) == want.tokens[static_cast<std::size_t>(i)]);
   }
-  CHECK(got.labels == std::vector<std::uint8_t>{1, 1, 3, 3});
+  CHECK(got.labels == std::vector<std::uint16_t>{1, 1, 3, 3});
 
   CHECK(run(cli + " --classes 10", dir / "refused.log") != 0);
   CHECK(read_file_bytes(dir / "refused.log").find("--classes part '10' is not a class or range of classes in [0, 10)") !=

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "patchzoo/dpar/model_checkpoint.hpp"
-#include "patchzoo/image/png_reader.hpp"
+#include "patchzoo/image/image_reader.hpp"
 #include "patchzoo/pipeline/dpar_step.hpp"
 #include "patchzoo/pipeline/entropy_step.hpp"
 #include "patchzoo/pipeline/sample_step.hpp"
@@ -69,8 +69,16 @@ TEST_CASE("entropy step: training, entropies equal the model's own, statistics a
   const double loss = model->forward(be, dpar::token_grid_batch{12, 4, {data.image(0), data.image(64)}, {}});
   CHECK(pass.mean_nll == doctest::Approx(loss).epsilon(1e-5));
 
+  // A class-conditional model (a converted c2i GPT) scores through its CFG null class, x_0 included.
   dpar::llamagen_model<eigen_backend, float> conditional(test::tiny_llamagen_config(true), 1);
-  CHECK_THROWS_AS(pipeline::compute_entropies(be, conditional, data, 8), error);
+  const auto null_pass = pipeline::compute_entropies(be, conditional, data, 24);
+  const std::vector<std::int32_t> null_labels(64, static_cast<std::int32_t>(conditional.config().classes));
+  const auto null_direct =
+      conditional.next_token_entropies(be, dpar::token_grid_batch{12, 4, {data.image(0), data.image(64)}, null_labels});
+  REQUIRE(null_pass.entropies.values.size() == static_cast<std::size_t>(null_direct.numel()));
+  for (std::int64_t i = 0; i < null_direct.numel(); ++i)
+    CHECK(null_pass.entropies.values[static_cast<std::size_t>(i)] == doctest::Approx(null_direct[i]).epsilon(1e-5));
+  CHECK(null_pass.entropies.values[0] > 0.0f);
 
   const auto row_mode = dpar::patching_mode::entropy_row_boundary;
   const auto th = pipeline::threshold_for_mean_length(pass.entropies, 1.6, 3, row_mode);
@@ -206,13 +214,13 @@ TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, co
   vq::vq_tokenizer<eigen_backend, float> tok(test::tiny_tokenizer_config(), 1);
   const auto f = pipeline::samples_token_file(sd, 10);
   CHECK(f.count() == 4);
-  CHECK(f.labels == std::vector<std::uint8_t>{0, 0, 2, 2});
+  CHECK(f.labels == std::vector<std::uint16_t>{0, 0, 2, 2});
   patchzoo::data::write_token_file(dir / "s.pztok", f);
   CHECK(patchzoo::data::read_token_file(dir / "s.pztok").tokens == f.tokens);
   const auto images = pipeline::decode_tokens(be, tok, sd.tokens, 3, 4);
   CHECK(images.dim(0) == 4);
   pipeline::write_class_grid(dir / "grid.png", images, {0, 2}, 2, 3);
-  const auto png = image::read_png(dir / "grid.png");
+  const auto png = image::read_image(dir / "grid.png");
   CHECK(png.height > 2 * 2 * images.dim(2));
   CHECK(png.width > 2 * 2 * images.dim(3));
 }

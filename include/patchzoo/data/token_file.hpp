@@ -1,8 +1,10 @@
 #pragma once
 // Token files: a data set encoded by the tokenizer. Little-endian layout:
 //   "PZTOKENS" (8 bytes), version u32, grid_h u32, grid_w u32, codebook_size u32, count u64,
-//   count * grid_h * grid_w uint16 tokens (row-major per image), count uint8 labels.
-// Writes are atomic (temporary file + rename); reads check every field and name the file and field.
+//   count * grid_h * grid_w uint16 tokens (row-major per image), count uint16 labels.
+// Version 1 files (uint8 labels: ten Fashion-MNIST classes) are still read; writes are version 2, whose labels
+// hold ImageNet's 1000 classes. Writes are atomic (temporary file + rename); reads check every field and name
+// the file and field.
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -17,13 +19,13 @@
 namespace patchzoo::data {
 
 inline constexpr char token_file_magic[8] = {'P', 'Z', 'T', 'O', 'K', 'E', 'N', 'S'};
-inline constexpr std::uint32_t token_file_version = 1;
+inline constexpr std::uint32_t token_file_version = 2;  // 1: uint8 labels
 inline constexpr std::uint64_t token_file_header_bytes = 8 + 4 * 4 + 8;
 
 struct token_file {
   std::int64_t grid_h = 0, grid_w = 0, codebook_size = 0;
   std::vector<std::uint16_t> tokens;  // count * grid_h * grid_w
-  std::vector<std::uint8_t> labels;   // count
+  std::vector<std::uint16_t> labels;  // count
 
   std::int64_t count() const { return static_cast<std::int64_t>(labels.size()); }
   std::int64_t tokens_per_image() const { return grid_h * grid_w; }
@@ -70,12 +72,12 @@ inline void write_token_file(const std::filesystem::path& path, const token_file
   put<std::uint32_t>(header, static_cast<std::uint32_t>(f.codebook_size));
   put<std::uint64_t>(header, static_cast<std::uint64_t>(f.count()));
   std::vector<unsigned char> body;
-  body.reserve(f.tokens.size() * 2);
+  body.reserve((f.tokens.size() + f.labels.size()) * 2);
   for (const auto t : f.tokens) put<std::uint16_t>(body, t);
+  for (const auto l : f.labels) put<std::uint16_t>(body, l);
   write_file_atomically(path, [&](file_sink& sink) {
     sink.write(header.data(), header.size());
     sink.write(body.data(), body.size());
-    sink.write(f.labels.data(), f.labels.size());
   });
 }
 
@@ -90,8 +92,9 @@ inline token_file read_token_file(const std::filesystem::path& path) {
   check(std::memcmp(bytes.data(), token_file_magic, 8) == 0, "read_token_file", name,
         ": field magic is not \"PZTOKENS\" (not a patchzoo token file)");
   const std::uint32_t version = get<std::uint32_t>(bytes.data() + 8);
-  check(version == token_file_version, "read_token_file", name, ": field version is ", version, ", expected ",
-        token_file_version);
+  check(version == 1 || version == token_file_version, "read_token_file", name, ": field version is ", version,
+        ", expected 1 or ", token_file_version);
+  const std::int64_t label_bytes = version == 1 ? 1 : 2;
   token_file f;
   f.grid_h = get<std::uint32_t>(bytes.data() + 12);
   f.grid_w = get<std::uint32_t>(bytes.data() + 16);
@@ -101,7 +104,7 @@ inline token_file read_token_file(const std::filesystem::path& path) {
   check(f.grid_h >= 1 && f.grid_h <= 65535 && f.grid_w >= 1 && f.grid_w <= 65535, "read_token_file", name,
         ": field grid_h/grid_w (", f.grid_h, "x", f.grid_w, ") must be in [1, 65535]");
   const std::string field_count = "read_token_file: " + name + ": field count";
-  const std::int64_t per_image = checked_add(checked_mul(f.tokens_per_image(), 2, field_count), 1, field_count);
+  const std::int64_t per_image = checked_add(checked_mul(f.tokens_per_image(), 2, field_count), label_bytes, field_count);
   const std::int64_t needed = checked_mul(checked_size(count, field_count), per_image, field_count);
   const std::uint64_t available = bytes.size() - token_file_header_bytes;
   check(static_cast<std::uint64_t>(needed) <= available, "read_token_file", name, ": field count ", count, " with ",
@@ -114,7 +117,9 @@ inline token_file read_token_file(const std::filesystem::path& path) {
   f.tokens.resize(static_cast<std::size_t>(static_cast<std::int64_t>(count) * f.tokens_per_image()));
   for (std::size_t i = 0; i < f.tokens.size(); ++i) f.tokens[i] = get<std::uint16_t>(p + 2 * i);
   p += 2 * f.tokens.size();
-  f.labels.assign(p, p + count);
+  f.labels.resize(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < f.labels.size(); ++i)
+    f.labels[i] = label_bytes == 1 ? p[i] : get<std::uint16_t>(p + 2 * i);
   validate(name, f);
   return f;
 }

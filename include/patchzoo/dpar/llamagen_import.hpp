@@ -11,6 +11,7 @@
 
 #include "patchzoo/core/error.hpp"
 #include "patchzoo/dpar/llamagen_model.hpp"
+#include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/dpar/model_metadata.hpp"
 #include "patchzoo/io/safetensors_reader.hpp"
 #include "patchzoo/nn/converted_params.hpp"
@@ -40,6 +41,17 @@ std::unique_ptr<llamagen_model<B, float>> load_llamagen_import(B& be, const std:
   nn::check_converted_tensors(file, model->layout(), op, "llamagen_model");
   nn::load_converted_params(be, file, model->params());
   return model;
+}
+
+// A converted LlamaGen GPT (by its "format") or one of patchzoo's own training checkpoints: what the
+// entropy commands accept as --model.
+template <backend B>
+  requires transformer_ops<B, float>
+std::unique_ptr<llamagen_model<B, float>> load_llamagen_or_import(B& be, const std::filesystem::path& path) {
+  const safetensors_reader file(path);
+  const auto format = file.metadata().find("format");
+  if (format != file.metadata().end() && format->second == llamagen_import_format) return load_llamagen_import(be, path);
+  return load_llamagen(be, path);
 }
 
 }  // namespace patchzoo::dpar

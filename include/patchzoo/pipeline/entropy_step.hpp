@@ -57,7 +57,7 @@ training_summary train_entropy_model(B& be, const data::token_file& data, const 
 
 struct entropy_pass {
   double mean_nll = 0;          // nats per predicted token, mean over images
-  dpar::entropy_file entropies;  // per image: value t = H_t, value 0 = 0
+  dpar::entropy_file entropies;  // per image: value t = H_t; value 0 = 0 (H_0 for a conditional model)
   double seconds = 0;
 };
 
@@ -67,7 +67,6 @@ template <backend B>
 entropy_pass compute_entropies(B& be, dpar::llamagen_model<B, float>& model, const data::token_file& data,
                                std::int64_t batch, const std::function<void(std::int64_t)>& on_progress = {}) {
   const auto& c = model.config();
-  check(!c.conditional, "entropy", "the checkpoint holds a conditional model; the entropy model is unconditional");
   check(c.tokens == data.tokens_per_image() && c.row_width == data.grid_w && c.vocab >= data.codebook_size, "entropy",
         "the model (", c.tokens, " tokens in rows of ", c.row_width, ", vocab ", c.vocab, ") does not fit the ",
         data.grid_h, "x", data.grid_w, " token file over ", data.codebook_size, " codes");
@@ -77,7 +76,12 @@ entropy_pass compute_entropies(B& be, dpar::llamagen_model<B, float>& model, con
   const auto start = std::chrono::steady_clock::now();
   for (std::int64_t begin = 0; begin < data.count(); begin += batch) {
     const std::int64_t end = std::min(data.count(), begin + batch);
-    dpar::token_grid_batch g{c.tokens, data.grid_w, {data.image(begin), data.image(end)}, {}};
+    // A class-conditional GPT (a converted LlamaGen c2i model) reads the CFG null class: its unconditional
+    // density, which also predicts x_0, so H_0 is filled too.
+    dpar::token_grid_batch g{c.tokens, data.grid_w, {data.image(begin), data.image(end)},
+                             c.conditional ? std::vector<std::int32_t>(static_cast<std::size_t>(end - begin),
+                                                                       static_cast<std::int32_t>(c.classes))
+                                           : std::vector<std::int32_t>{}};
     out.mean_nll += model.forward(be, g) * static_cast<double>(end - begin);
     const auto lg = model.logits(be);
     const std::span<float> values(out.entropies.values);

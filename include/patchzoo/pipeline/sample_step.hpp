@@ -169,7 +169,7 @@ inline data::token_file samples_token_file(const sample_result& s, std::int64_t 
   f.codebook_size = codebook;
   for (const auto& row : s.tokens)
     for (const auto t : row) f.tokens.push_back(static_cast<std::uint16_t>(t));
-  for (const auto l : s.labels) f.labels.push_back(static_cast<std::uint8_t>(l));
+  for (const auto l : s.labels) f.labels.push_back(static_cast<std::uint16_t>(l));
   return f;
 }
 

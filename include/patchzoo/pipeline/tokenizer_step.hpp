@@ -125,7 +125,7 @@ data::token_file encode_images(B& be, vq::vq_tokenizer<B, float>& model, const d
                              const std::function<void(std::int64_t)>& on_progress = {}, std::int64_t batch = 256) {
   data::token_file f;
   f.codebook_size = model.config().codebook_size;
-  f.labels = images.labels;
+  f.labels.assign(images.labels.begin(), images.labels.end());
   std::vector<std::int64_t> indices;
   for (std::int64_t begin = 0; begin < images.size(); begin += batch) {
     indices.resize(static_cast<std::size_t>(std::min(batch, images.size() - begin)));
