@@ -4,7 +4,7 @@
 //    patches of mean 1.81) and at 24 x 24 (mean 2.06), each with the FLOPs dpar/flops.hpp predicts and its
 //    share of the GEMM rate measured in the same process;
 //  * KV-cached class-conditional sampling (CFG 4, as LlamaGen's sample_c2i) of GPT-B, and of DPAR-B with an
-//    entropy model of GPT-B's size (the paper's) and a small one: images/s;
+//    entropy model of GPT-B's size (the paper's) and a small one, at 16 x 16 and 24 x 24: images/s;
 //  * VQ-16 (LlamaGen's tokenizer, 256 px <-> 16 x 16 codes) decoding and encoding one image.
 // bench/anchors/compare_llamagen.sh runs the GPT-B sampling and VQ-16 cases against PyTorch.
 #include <benchmark/benchmark.h>
@@ -133,34 +133,42 @@ void add_sampling_counters(benchmark::State& state, std::int64_t images, double 
 
 void BM_sample_gpt_b(benchmark::State& state) {
   be_t be;
-  const std::int64_t images = state.range(0);
-  dpar::llamagen_model<be_t, float> model(gpt_b(16), 1);
+  const std::int64_t images = state.range(0), grid = state.range(1);
+  dpar::llamagen_model<be_t, float> model(gpt_b(grid), 1);
   for (auto _ : state) {
     dpar::baseline_stepper<be_t> stepper(model, class_labels(images), dpar::guidance::classifier_free);
     benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, 16384, kSampleC2i));
   }
-  add_sampling_counters(state, images, 2.0 * dpar::llamagen_flops(gpt_b(16)).forward);
+  add_sampling_counters(state, images, 2.0 * dpar::llamagen_flops(gpt_b(grid)).forward);
 }
-BENCHMARK(BM_sample_gpt_b)->ArgName("images")->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_sample_gpt_b)
+    ->ArgNames({"images", "grid"})
+    ->Args({1, 16})
+    ->Args({4, 16})
+    ->Args({4, 24})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
-// DPAR-B with an entropy model of state.range(1) width and state.range(2) layers (768 / 12: GPT-B's size).
+// DPAR-B on a grid x grid map (state.range(1)) with an entropy model of state.range(2) width and
+// state.range(3) layers (768 / 12: GPT-B's size, the paper's).
 void BM_sample_dpar_b(benchmark::State& state) {
   be_t be;
-  const std::int64_t images = state.range(0);
-  dpar::dpar_model<be_t, float> model(dpar_b(16), 1);
-  const auto ec = entropy_model(16, state.range(1), state.range(2));
+  const std::int64_t images = state.range(0), grid = state.range(1);
+  dpar::dpar_model<be_t, float> model(dpar_b(grid), 1);
+  const auto ec = entropy_model(grid, state.range(2), state.range(3));
   dpar::llamagen_model<be_t, float> entropy(ec, 2);
   for (auto _ : state) {
-    dpar::dpar_stepper<be_t> stepper(model, &entropy, static_patches(16), class_labels(images), dpar::guidance::classifier_free);
+    dpar::dpar_stepper<be_t> stepper(model, &entropy, static_patches(grid), class_labels(images), dpar::guidance::classifier_free);
     benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, 16384, kSampleC2i));
   }
-  const auto patches = static_cast<std::int64_t>(static_lengths(16, 1)[0].size());
-  add_sampling_counters(state, images, 2.0 * dpar::dpar_flops(dpar_b(16), patches).forward + dpar::llamagen_flops(ec).forward);
+  const auto patches = static_cast<std::int64_t>(static_lengths(grid, 1)[0].size());
+  state.counters["patches/image"] = static_cast<double>(patches);
+  add_sampling_counters(state, images, 2.0 * dpar::dpar_flops(dpar_b(grid), patches).forward + dpar::llamagen_flops(ec).forward);
 }
 BENCHMARK(BM_sample_dpar_b)
-    ->ArgNames({"images", "entropy_dim", "entropy_layers"})
-    ->Args({4, 768, 12})
-    ->Args({4, 256, 4})
+    ->ArgNames({"images", "grid", "entropy_dim", "entropy_layers"})
+    ->Args({4, 16, 768, 12})
+    ->Args({4, 16, 256, 4})
+    ->Args({4, 24, 256, 4})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 // VQ-16 with weights of unit-scale activations: conv weights uniform with variance 1 / fan_in, norm

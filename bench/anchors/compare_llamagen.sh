@@ -6,7 +6,7 @@
 #   bench/anchors/compare_llamagen.sh
 #   THREADS="2" IMAGES="1" bench/anchors/compare_llamagen.sh
 #
-# For each thread count: bench_paper_scale's BM_sample_gpt_b/images:N and BM_vq16_decode / BM_vq16_encode
+# For each thread count: bench_paper_scale's BM_sample_gpt_b/images:N/grid:16 and BM_vq16_decode / BM_vq16_encode
 # with OMP_NUM_THREADS set, then bench/anchors/torch_sample.py --config GPT-B and bench/anchors/torch_vq16.py
 # (OpenMP OpenBLAS, torch.set_num_threads). One table: threads, case, ours images/s, torch images/s,
 # ours / torch (above 1: ours is faster), the 1-minute load at the start of each side.
@@ -38,7 +38,7 @@ for t in "${threads_list[@]}"; do
   echo "threads $t: bench_paper_scale, load $(load1)..." >&2
   echo "$(load1)" >"$work/ours_load_$t"
   OMP_NUM_THREADS="$t" "$bench" --benchmark_format=json \
-    --benchmark_filter="^BM_sample_gpt_b/images:($images_alt)/|^BM_vq16_(decode|encode)/" >"$work/ours_$t.json"
+    --benchmark_filter="^BM_sample_gpt_b/images:($images_alt)/grid:16/|^BM_vq16_(decode|encode)/" >"$work/ours_$t.json"
   torch_env=(env LD_LIBRARY_PATH="$openblas_openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OMP_NUM_THREADS="$t")
   for n in "${images_list[@]}"; do
     echo "threads $t: torch_sample.py --config GPT-B --images $n, load $(load1)..." >&2
@@ -66,7 +66,7 @@ for t in threads:
     rows = []
     for line in open(os.path.join(work, f"torch_gpt_{t}.jsonl")):
         r = json.loads(line)
-        rows.append((f"GPT-B sample, {r['images']} image(s)", ours.get(f"BM_sample_gpt_b/images:{r['images']}"),
+        rows.append((f"GPT-B sample, {r['images']} image(s)", ours.get(f"BM_sample_gpt_b/images:{r['images']}/grid:16"),
                      r["images_per_s"], r["load"]))
     vq = json.load(open(os.path.join(work, f"torch_vq_{t}.json")))
     rows.append(("VQ-16 decode, 256 px", ours.get("BM_vq16_decode/images:1"), vq["decode_images_per_s"], vq["load"]))

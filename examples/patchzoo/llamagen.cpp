@@ -1,7 +1,7 @@
 // `patchzoo llamagen sample`: class-conditional images from LlamaGen's own checkpoints, converted by
 // scripts/convert-llamagen: the c2i GPT draws token grids as LlamaGen's sample_c2i does (CFG on the logits
 // with --cfg-scale, temperature, top-k, top-p; KV-cached), the VQ-16 tokenizer decodes them to RGB, and a PNG
-// grid shows one row per class (docs/llamagen.md).
+// grid shows one row per class (docs/interop.md).
 //   patchzoo llamagen sample --gpt gpt_b.safetensors --vq vq16.safetensors --classes 207,360,387 --cfg-scale 4 --out grid.png
 #include <cstdint>
 #include <memory>

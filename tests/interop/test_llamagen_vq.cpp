@@ -152,7 +152,7 @@ TEST_CASE("llamagen vq: VQ-16 at full size (ch 128, ch_mult 1,1,2,2,4, 16384 x 8
   check_against_pytorch<eigen_backend>(vq16, false, " --config VQ-16");
 }
 
-// Decode and encode at full size: 67 - 88 s on 2 shared cores, so only with --no-skip (docs/llamagen.md).
+// Decode and encode at full size: 67 - 88 s on 2 shared cores, so only with --no-skip (docs/interop.md).
 TEST_CASE("llamagen vq: VQ-16 at full size encodes and decodes as PyTorch (slow)" * doctest::skip()) {
   if (!torch_available()) {
     MESSAGE("skipped: /usr/bin/python3 cannot import torch");

@@ -3,7 +3,7 @@
 // the model config (the keys of model_metadata.hpp, "format" = llamagen_import_format) and whose tensors
 // are llamagen_model's parameters by name, float32. The loader checks the whole file against the model's
 // layout before reading any data: a missing, unknown or mis-shaped tensor is refused with its name.
-// docs/llamagen.md: the name mapping, and why the computation equals LlamaGen's (proven in tests/interop).
+// docs/interop.md: the name mapping, and why the computation equals LlamaGen's (proven in tests/interop).
 #include <filesystem>
 #include <memory>
 #include <string>

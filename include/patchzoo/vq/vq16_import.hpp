@@ -3,7 +3,7 @@
 // metadata holds the tokenizer config ("vq.*" keys, "format" = llamagen_vq_format) and whose tensors are
 // vq16_model's parameters under LlamaGen's own names, float32. The loader checks the whole file against the
 // model's layout before reading any data: a missing, unknown or mis-shaped tensor is refused with its name.
-// docs/llamagen.md, "VQ-16 tokenizer": the mapping and the proof against PyTorch (tests/interop).
+// docs/interop.md, "VQ-16 tokenizer": the mapping and the proof against PyTorch (tests/interop).
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>

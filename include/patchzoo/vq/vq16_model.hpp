@@ -5,7 +5,7 @@
 //   decode: codes -> l2-normalised codebook rows [N, D, h, w] -> post_quant_conv (1x1) -> Decoder -> images
 // with h = H / 2^(levels - 1). The parameters carry LlamaGen's state-dict names unchanged
 // (encoder.conv_blocks.L.res.M.norm1.weight, ..., quantize.embedding.weight), so a converted checkpoint
-// maps one to one (scripts/convert-llamagen --kind vq, vq16_import.hpp; docs/llamagen.md).
+// maps one to one (scripts/convert-llamagen --kind vq, vq16_import.hpp; docs/interop.md).
 // Blocks: ResnetBlock = norm1 (GroupNorm) swish conv1 3x3, norm2 swish conv2 3x3, + x (through a 1x1
 // nin_shortcut when the channel count changes); AttnBlock = GroupNorm, 1x1 q k v, softmax(q^T k c^-1/2) over
 // the h w positions, 1x1 proj_out, + x; Downsample = pad (0, 1, 0, 1) then 3x3 stride 2; Upsample = nearest
