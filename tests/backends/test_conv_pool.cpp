@@ -1,5 +1,6 @@
 // Eigen vs xtensor: conv2d and conv_transpose2d (im2col + GEMM against the reference tap loop) with
-// stride 2 / padding 1 and 1x1 kernels, and average / max pooling with disjoint and overlapping windows.
+// stride 2 / padding 1, 1x1 kernels and images large enough for several bands of output rows, and average /
+// max pooling with disjoint and overlapping windows.
 #include "backend_pair.hpp"
 
 using namespace patchzoo;
@@ -54,6 +55,10 @@ TEST_CASE_TEMPLATE("backends agree: conv2d forward and backward", T, PZ_REAL_TYP
   check_conv<T>("3x3 stride 1 padding 1, no bias", false, shape_t{2, 4, 12, 12}, shape_t{6, 4, 3, 3}, {1, 1}, false, 10);
   check_conv<T>("4x2 stride 2 padding 0", false, shape_t{1, 3, 16, 16}, shape_t{5, 3, 4, 2}, {2, 0}, true, 20);
   check_conv<T>("1x1", false, shape_t{3, 16, 8, 8}, shape_t{12, 16, 1, 1}, {1, 0}, true, 30);
+  check_conv<T>("5x3 stride 1 padding 0", false, shape_t{1, 3, 11, 9}, shape_t{2, 3, 5, 3}, {1, 0}, true, 31);
+  // Columns of ~300 KB per output row: the eigen forward pass runs several bands of rows, the last one short.
+  check_conv<T>("3x3 stride 1 padding 2, several bands", false, shape_t{2, 64, 40, 130}, shape_t{4, 64, 3, 3}, {1, 2},
+                true, 32);
 }
 
 TEST_CASE_TEMPLATE("backends agree: conv_transpose2d forward and backward", T, PZ_REAL_TYPES) {

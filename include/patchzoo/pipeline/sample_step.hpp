@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "patchzoo/data/fashion_mnist.hpp"
-#include "patchzoo/dpar/model_checkpoint.hpp"
+#include "patchzoo/dpar/llamagen_import.hpp"
 #include "patchzoo/dpar/sampler.hpp"
 #include "patchzoo/image/grid.hpp"
 #include "patchzoo/image/png.hpp"
@@ -123,7 +123,7 @@ sample_result sample_dpar(B& be, dpar::dpar_model<B, float>& model, dpar::llamag
 }
 
 // A baseline or DPAR training checkpoint; DPAR in entropy modes needs the entropy model's checkpoint
-// (other modes ignore it).
+// (other modes ignore it): one of `entropy train`, or an unconditional LlamaGen GPT converted by scripts/convert-llamagen.
 template <backend B>
   requires transformer_ops<B, float>
 sample_result sample_checkpoint(B& be, const std::filesystem::path& checkpoint, const std::filesystem::path& entropy_model,
@@ -144,7 +144,7 @@ sample_result sample_checkpoint(B& be, const std::filesystem::path& checkpoint, 
   if (overrides.max_patch >= 0) pc.max_patch_length = overrides.max_patch;
   if (overrides.static_length > 0) pc.static_length = overrides.static_length;
   std::unique_ptr<dpar::llamagen_model<B, float>> ent;
-  if (!entropy_model.empty() && uses_entropy(pc.mode)) ent = dpar::load_llamagen(be, entropy_model);
+  if (!entropy_model.empty() && uses_entropy(pc.mode)) ent = dpar::load_llamagen_or_import(be, entropy_model);
   return sample_dpar(be, *model, ent.get(), pc, labels, sc, codebook, on_step);
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // 2-D convolution (cross-correlation, NCHW) and its adjoint, by im2col + GEMM one image at a time, so
-// the column buffer stays Ci*Kh*Kw x Ho*Wo. conv_transpose2d is conv2d's data gradient run forwards.
+// the column buffer stays Ci*Kh*Kw x Ho*Wo; the forward pass goes further and cuts each image into bands of
+// output rows whose column block stays cache-sized. conv_transpose2d is conv2d's data gradient run forwards.
+#include <algorithm>
 #include <vector>
 
 #include "patchzoo/backend/contracts/conv.hpp"
@@ -24,21 +26,31 @@ struct conv_geometry {
   bool identity() const { return kh == 1 && kw == 1 && p.stride == 1 && p.padding == 0; }
 };
 
+// The columns of output rows [oh_begin, oh_end): a col_rows() x (rows * out_w) block.
 template <class T>
-void im2col(const conv_geometry& g, const T* img, T* col) {
-  parallel_for(g.col_rows(), g.col_rows() * g.col_cols(), [&](std::int64_t lo, std::int64_t hi) {
+void im2col(const conv_geometry& g, const T* img, T* col, std::int64_t oh_begin, std::int64_t oh_end) {
+  const std::int64_t cols = (oh_end - oh_begin) * g.out_w;
+  parallel_for(g.col_rows(), g.col_rows() * cols, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t row = lo; row < hi; ++row) {
       const std::int64_t c = row / (g.kh * g.kw), i = row / g.kw % g.kh, j = row % g.kw;
       const T* plane = img + c * g.img_h * g.img_w;
-      T* dst = col + row * g.col_cols();
-      for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+      T* dst = col + row * cols;
+      for (std::int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const std::int64_t ih = oh * g.p.stride - g.p.padding + i;
-        T* line = dst + oh * g.out_w;
+        T* line = dst + (oh - oh_begin) * g.out_w;
         if (ih < 0 || ih >= g.img_h) {
           std::fill(line, line + g.out_w, T(0));
           continue;
         }
         const T* src = plane + ih * g.img_w;
+        if (g.p.stride == 1) {  // a shifted copy of the image row, zeros where the kernel hangs over its edge
+          const std::int64_t first = std::clamp<std::int64_t>(g.p.padding - j, 0, g.out_w);
+          const std::int64_t last = std::clamp<std::int64_t>(g.img_w + g.p.padding - j, first, g.out_w);
+          std::fill(line, line + first, T(0));
+          std::copy(src + first - g.p.padding + j, src + last - g.p.padding + j, line + first);
+          std::fill(line + last, line + g.out_w, T(0));
+          continue;
+        }
         for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
           const std::int64_t iw = ow * g.p.stride - g.p.padding + j;
           line[ow] = (iw >= 0 && iw < g.img_w) ? src[iw] : T(0);
@@ -71,6 +83,14 @@ void col2im_add(const conv_geometry& g, const T* col, T* img) {
       }
     }
   });
+}
+
+// Output rows per band of conv2d_forward: a band's column block is about 4 MB (cache-resident while the GEMM
+// packs it) instead of the whole image's (300 MB at VQ-16's 256 px, 128 channels, 3x3: paged in on every call).
+inline std::int64_t band_rows(const conv_geometry& g, std::size_t element_bytes) {
+  constexpr std::int64_t band_bytes = std::int64_t{4} << 20;
+  const std::int64_t row_bytes = g.col_rows() * g.out_w * static_cast<std::int64_t>(element_bytes);
+  return std::clamp<std::int64_t>(band_bytes / std::max<std::int64_t>(row_bytes, 1), 1, g.out_h);
 }
 
 // x[N, C, H, W] += bias[c] on every pixel of channel c.
@@ -107,7 +127,7 @@ template <class T>
 const_matrix_map<T> columns(const conv_geometry& g, const T* img, std::vector<T>& buffer) {
   if (g.identity()) return const_matrix_map<T>(img, g.col_rows(), g.col_cols());
   buffer.resize(static_cast<std::size_t>(g.col_rows() * g.col_cols()));
-  im2col(g, img, buffer.data());
+  im2col(g, img, buffer.data(), 0, g.out_h);
   return const_matrix_map<T>(buffer.data(), g.col_rows(), g.col_cols());
 }
 
@@ -136,10 +156,22 @@ void conv2d_forward(eigen_backend&, tensor_view<T> out, const_view<T> in, const_
   const eigen_detail::conv_geometry g{in.dim(1), in.dim(2), in.dim(3), weight.dim(2), weight.dim(3), out.dim(2), out.dim(3), p};
   const std::int64_t co = out.dim(1);
   const auto W = eigen_detail::as_matrix(weight, co, g.col_rows());
-  std::vector<T> buffer;
+  const std::int64_t image = in.dim(1) * g.img_h * g.img_w, band = eigen_detail::band_rows(g, sizeof(T));
+  thread_local std::vector<T> buffer;  // kept between calls: no page faults for every convolution
   for (std::int64_t n = 0; n < in.dim(0); ++n) {
-    const auto cols = eigen_detail::columns(g, in.data + n * in.dim(1) * g.img_h * g.img_w, buffer);
-    eigen_detail::matrix_map<T>(out.data + n * co * g.col_cols(), co, g.col_cols()).noalias() = W * cols;
+    T* dst = out.data + n * co * g.col_cols();
+    if (g.identity()) {
+      eigen_detail::matrix_map<T>(dst, co, g.col_cols()).noalias() =
+          W * eigen_detail::const_matrix_map<T>(in.data + n * image, g.col_rows(), g.col_cols());
+      continue;
+    }
+    for (std::int64_t oh = 0; oh < g.out_h; oh += band) {
+      const std::int64_t end = std::min(g.out_h, oh + band), cols = (end - oh) * g.out_w;
+      buffer.resize(static_cast<std::size_t>(g.col_rows() * cols));
+      eigen_detail::im2col(g, in.data + n * image, buffer.data(), oh, end);
+      eigen_detail::strided_map<T>(dst + oh * g.out_w, co, cols, Eigen::OuterStride<>(g.col_cols())).noalias() =
+          W * eigen_detail::const_matrix_map<T>(buffer.data(), g.col_rows(), cols);
+    }
   }
   eigen_detail::add_channel_bias(out, bias);
 }
