@@ -233,7 +233,7 @@ void register_dpar(CLI::App& app) {
   auto* sample = dp->add_subcommand("sample", "Class-conditional samples decoded to a PNG grid (one row per class)");
   add_common(sample, *o);
   sample->add_option("--checkpoint", o->checkpoint, "DPAR or baseline checkpoint")->required()->check(CLI::ExistingFile);
-  sample->add_option("--entropy-model", o->entropy_model, "entropy model checkpoint (DPAR, entropy modes)")
+  sample->add_option("--entropy-model", o->entropy_model, "entropy model (DPAR, entropy modes): a checkpoint of `entropy train` or an unconditional GPT from scripts/convert-llamagen")
       ->check(CLI::ExistingFile);
   sample->add_option("--tokenizer", o->tokenizer, "VQ tokenizer run directory")->required()->check(CLI::ExistingDirectory);
   sample->add_option("--classes", o->class_list, "classes, e.g. 0-9 or 1,3,5");
