@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "model_train_loop.hpp"
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/data/markov_tokens.hpp"
 #include "patchzoo/dpar/flops.hpp"
 #include "patchzoo/dpar/sampler.hpp"
 #include "patchzoo/dpar/trainer.hpp"
-#include "patchzoo/train/adamw.hpp"
 
 namespace {
 
@@ -85,24 +85,9 @@ dpar::token_grid_batch training_batch() {
   return g;
 }
 
-template <class Model, class Batch>
-void train_loop(benchmark::State& state, Model& model, const Batch& batch) {
-  be_t be;
-  training::adamw_optimizer<be_t, float> opt(model.layout(),
-                                             {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05});
-  std::uint64_t step = 0;
-  for (auto _ : state) {
-    model.grads().zero();
-    benchmark::DoNotOptimize(model.forward(be, batch, dpar::step_noise{true, ++step}));
-    model.backward(be);
-    training::clip_grad_norm(be, model.grads(), 1.0);
-    opt.step(be, model.params(), model.grads(), 1e-3);
-  }
-}
-
 void BM_train_step_baseline(benchmark::State& state) {
   dpar::llamagen_model<be_t, float> model(baseline_config(), 1);
-  train_loop(state, model, training_batch());
+  bench::train_loop<be_t>(state, model, training_batch(), 1e-3);
   const double flops = kBatch * dpar::llamagen_training_flops(baseline_config());
   state.counters["GFLOP/step (full count)"] = flops / 1e9;
   bench::add_roofline_counters<be_t>(state, flops, kBatch * kTokens, block().ffn_hidden, block().dim);
@@ -115,7 +100,7 @@ void BM_train_step_dpar(benchmark::State& state) {
   const std::vector<std::vector<std::int32_t>> lengths(
       kBatch, dpar::patch_lengths(static_patches(), no_entropy, kTokens));
   const auto batch = dpar::make_dpar_batch(training_batch(), lengths);
-  train_loop(state, model, batch);
+  bench::train_loop<be_t>(state, model, batch, 1e-3);
   state.counters["patches/image"] = static_cast<double>(lengths[0].size());
   const double flops = kBatch * dpar::dpar_training_flops(dpar_config(), static_cast<std::int64_t>(lengths[0].size()));
   state.counters["GFLOP/step (full count)"] = flops / 1e9;

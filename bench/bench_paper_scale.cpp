@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "model_train_loop.hpp"
 #include "patchzoo/backend/eigen/eigen_backend.hpp"
 #include "patchzoo/data/markov_tokens.hpp"
 #include "patchzoo/dpar/sampler.hpp"
 #include "patchzoo/dpar/trainer.hpp"
-#include "patchzoo/train/adamw.hpp"
 #include "patchzoo/vq/vq16_model.hpp"
 
 namespace {
@@ -77,20 +77,6 @@ dpar::token_grid_batch training_batch(std::int64_t grid) {
   return g;
 }
 
-template <class Model, class Batch>
-void train_loop(benchmark::State& state, Model& model, const Batch& batch) {
-  be_t be;
-  training::adamw_optimizer<be_t, float> opt(model.layout(), {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.05});
-  std::uint64_t step = 0;
-  for (auto _ : state) {
-    model.grads().zero();
-    benchmark::DoNotOptimize(model.forward(be, batch, dpar::step_noise{true, ++step}));
-    model.backward(be);
-    training::clip_grad_norm(be, model.grads(), 1.0);
-    opt.step(be, model.params(), model.grads(), 1e-4);
-  }
-}
-
 void add_step_counters(benchmark::State& state, double flops, std::int64_t grid) {
   state.counters["GFLOP/step (flops.hpp)"] = flops / 1e9;
   const auto& b = gpt_b(grid).block;
@@ -100,7 +86,7 @@ void add_step_counters(benchmark::State& state, double flops, std::int64_t grid)
 void BM_train_step_gpt_b(benchmark::State& state) {
   const std::int64_t grid = state.range(0);
   dpar::llamagen_model<be_t, float> model(gpt_b(grid), 1);
-  train_loop(state, model, training_batch(grid));
+  bench::train_loop<be_t>(state, model, training_batch(grid), 1e-4);
   add_step_counters(state, kBatch * dpar::llamagen_training_flops(gpt_b(grid)), grid);
 }
 BENCHMARK(BM_train_step_gpt_b)->ArgName("grid")->Arg(16)->Arg(24)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
@@ -109,7 +95,7 @@ void BM_train_step_dpar_b(benchmark::State& state) {
   const std::int64_t grid = state.range(0);
   dpar::dpar_model<be_t, float> model(dpar_b(grid), 1);
   const auto lengths = static_lengths(grid, kBatch);
-  train_loop(state, model, dpar::make_dpar_batch(training_batch(grid), lengths));
+  bench::train_loop<be_t>(state, model, dpar::make_dpar_batch(training_batch(grid), lengths), 1e-4);
   const auto patches = static_cast<std::int64_t>(lengths[0].size());
   state.counters["patches/image"] = static_cast<double>(patches);
   add_step_counters(state, kBatch * dpar::dpar_training_flops(dpar_b(grid), patches), grid);
