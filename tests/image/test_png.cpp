@@ -46,4 +46,14 @@ TEST_CASE("PNG errors name the path and the size") {
   CHECK_THROWS_WITH_AS(read_image(dir / "fake.png"), doctest::Contains("fake.png is not a readable PNG or JPEG image"),
                        patchzoo::error);
   CHECK_THROWS_WITH_AS(read_image(dir / "missing.png"), doctest::Contains("cannot open"), patchzoo::error);
+
+  // A header that claims 20000 x 20000 pixels is refused before the decoder allocates for it.
+  write_png_grey(dir / "small.png", px.data(), 2, 2);
+  std::string forged = read_file_bytes(dir / "small.png");
+  const char side[4] = {0, 0, 0x4e, 0x20};  // 20000, big-endian, for IHDR's width and height
+  forged.replace(16, 4, side, 4);
+  forged.replace(20, 4, side, 4);
+  write_file_bytes(dir / "forged.png", forged);
+  CHECK_THROWS_WITH_AS(read_image(dir / "forged.png"), doctest::Contains("forged.png is 20000x20000 pixels, more than"),
+                       patchzoo::error);
 }

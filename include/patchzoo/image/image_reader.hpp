@@ -15,7 +15,7 @@
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STBI_NO_STDIO
-#define STBI_MAX_DIMENSIONS 32768  // the writer's limit too; a forged header cannot ask for gigabytes
+#define STBI_MAX_DIMENSIONS 32768  // per side, the writer's limit too
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -25,6 +25,8 @@
 #endif
 
 namespace patchzoo::image {
+
+inline constexpr std::int64_t max_image_pixels = std::int64_t{1} << 27;  // 134 M pixels: 400 MB as RGB
 
 struct decoded_image {
   std::int64_t width = 0, height = 0;
@@ -41,6 +43,10 @@ inline decoded_image read_image(const std::filesystem::path& path, int channels 
   const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   check(bytes.size() < (std::size_t{1} << 31), "read_image", path.string(), " is larger than 2 GiB");
   int w = 0, h = 0, stored = 0;
+  // The header's size first, so that a forged one cannot make the decoder allocate gigabytes.
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &stored) == 1)
+    check(static_cast<std::int64_t>(w) * h <= max_image_pixels, "read_image", path.string(), " is ", w, "x", h,
+          " pixels, more than the ", max_image_pixels, " read_image accepts");
   stbi_uc* decoded = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &stored, channels);
   check(decoded != nullptr, "read_image", path.string(), " is not a readable PNG or JPEG image (",
         stbi_failure_reason(), ")");
