@@ -1,7 +1,9 @@
 #pragma once
 // An event-driven HTTP/1.1 server (Boost.Beast over Asio). A few I/O threads own every connection, so an
 // idle or slow client costs a socket and a timer, never a thread; only complete requests reach the pool of
-// handler threads. The limits (docs/reliability.md, "The server's limits"):
+// handler threads. Each I/O thread runs its own io_context and keeps the connections it is dealt (round
+// robin at accept): a connection's events never wake another thread, and no strand or lock guards them.
+// The limits (docs/reliability.md, "The server's limits"):
 //   - a request must arrive whole within read_timeout of the moment the server starts waiting for it, so a
 //     slowloris client or an idle keep-alive connection is closed after that long;
 //   - beyond max_connections a new connection is answered 503 and closed;
@@ -11,6 +13,7 @@
 // An optional fast handler answers on the I/O thread what needs no waiting (inference_server: a prediction
 // while a worker's share is free), saving the hand-over to a handler thread and back.
 // Consumers link Boost's headers (Debian libboost-dev) and Threads.
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -89,7 +92,7 @@ class http_server {
     check(!ec, "http_server", "cannot listen on ", host, ":", port, ": ", ec.message());
     handlers_ = std::make_unique<net::thread_pool>(static_cast<std::size_t>(limits_.handler_threads));
     accept_next();
-    for (int i = 0; i < limits_.io_threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+    for (auto& io : ios_) io_threads_.emplace_back([&io = io->context] { io.run(); });
     return acceptor_.local_endpoint().port();
   }
 
@@ -105,8 +108,10 @@ class http_server {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     while (writes_in_flight_.load() > 0 && std::chrono::steady_clock::now() < give_up)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    work_guard_.reset();
-    io_.stop();
+    for (auto& io : ios_) {
+      io->work_guard.reset();
+      io->context.stop();
+    }
     for (std::thread& t : io_threads_)
       if (t.joinable()) t.join();
   }
@@ -120,7 +125,8 @@ class http_server {
   using tcp = boost::asio::ip::tcp;
 
   void accept_next() {
-    acceptor_.async_accept(boost::asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+    boost::asio::io_context& owner = ios_[next_io_++ % ios_.size()]->context;
+    acceptor_.async_accept(owner, [this](boost::system::error_code ec, tcp::socket socket) {
       if (stopping_) return;
       if (ec) {
         // Out of file descriptors and the like: retry shortly instead of spinning on the error.
@@ -314,10 +320,20 @@ class http_server {
   std::atomic<std::uint64_t> rejected_connections_{0};
   std::atomic<std::uint64_t> shed_requests_{0};
   std::atomic<bool> stopping_{false};
-  // Declared after the counters: the sessions still alive in io_ decrement them when io_ is destroyed.
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_guard_{io_.get_executor()};
-  tcp::acceptor acceptor_{boost::asio::make_strand(io_)};
+  // One event loop per I/O thread, run by that thread alone (concurrency hint 1: no waking of other runners).
+  struct io_loop {
+    boost::asio::io_context context{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_guard{context.get_executor()};
+  };
+  static std::vector<std::unique_ptr<io_loop>> make_loops(int count) {
+    std::vector<std::unique_ptr<io_loop>> loops;
+    for (int i = 0; i < std::max(count, 1); ++i) loops.push_back(std::make_unique<io_loop>());
+    return loops;
+  }
+  // Declared after the counters: the sessions still alive in a loop decrement them when it is destroyed.
+  std::vector<std::unique_ptr<io_loop>> ios_ = make_loops(limits_.io_threads);
+  std::size_t next_io_ = 0;  // the loop the next accepted connection joins; touched by the accept handler only
+  tcp::acceptor acceptor_{ios_.front()->context};
   boost::asio::steady_timer retry_timer_{acceptor_.get_executor()};
   std::unique_ptr<boost::asio::thread_pool> handlers_;
   std::vector<std::thread> io_threads_;
