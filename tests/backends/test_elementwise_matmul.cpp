@@ -93,3 +93,31 @@ TEST_CASE_TEMPLATE("backends agree: batched matmul, per-batch and shared b", T, 
     compare("shared-b matmul mode " + std::to_string(mode), f, r, "matmul");
   }
 }
+
+// Few rows times B^T is the decoding shape (one position per sequence); the eigen backend takes a
+// row-dot path there up to 8 rows, so 9 rows checks the sgemm side of the boundary too.
+TEST_CASE_TEMPLATE("backends agree: matmul with few rows times B transposed", T, PZ_REAL_TYPES) {
+  backend_pair be;
+  const std::int64_t n = 600, k = 96;
+  const auto b = random_tensor<T>(shape_t{n, k}, 80);
+  for (const std::int64_t m : {1, 2, 8, 9}) {
+    const auto a = random_tensor<T>(shape_t{m, k}, 81 + m);
+    const auto c0 = random_tensor<T>(shape_t{m, n}, 90 + m);
+    auto r = c0.clone(), f = c0.clone();
+    matmul(be.ref, r.view(), a.cview(), b.cview(), false, true, T(0.75), T(0.5));
+    matmul(be.fast, f.view(), a.cview(), b.cview(), false, true, T(0.75), T(0.5));
+    compare("few-row matmul alpha/beta, m = " + std::to_string(m), f, r, "matmul");
+    CHECK(f[m * n - 1] != c0[m * n - 1]);
+    fill(be.ref, r.view(), T(NAN));
+    fill(be.fast, f.view(), T(NAN));
+    matmul(be.ref, r.view(), a.cview(), b.cview(), false, true);
+    matmul(be.fast, f.view(), a.cview(), b.cview(), false, true);
+    compare("few-row matmul beta 0 over NaN, m = " + std::to_string(m), f, r, "matmul");
+  }
+  // A [2, 3, k] batch against the shared weight is one 6-row product.
+  const auto a3 = random_tensor<T>(shape_t{2, 3, k}, 99);
+  tensor<T> r(shape_t{2, 3, n}), f(shape_t{2, 3, n});
+  matmul(be.ref, r.view(), a3.cview(), b.cview(), false, true);
+  matmul(be.fast, f.view(), a3.cview(), b.cview(), false, true);
+  compare("few-row batched matmul with shared b", f, r, "matmul");
+}

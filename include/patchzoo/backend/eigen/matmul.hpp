@@ -12,9 +12,32 @@ namespace eigen_detail {
 
 // C = alpha op(A) op(B) + beta C on one matrix; beta == 0 overwrites, so garbage (even NaN) in C never
 // leaks into the result.
+// A few rows times B^T (one new position per sequence in KV-cached decoding: x W^T with W [n, k]):
+// sgemm packs W and reads it at a fraction of the memory rate here, while row dots stream each row of W
+// once, reusing it for every row of A from L1.
+constexpr std::int64_t skinny_max_rows = 8, skinny_min_cols = 32;
+
+template <class T>
+void skinny_gemm_trans_b(matrix_map<T> C, const const_matrix_map<T>& A, const const_matrix_map<T>& B, T alpha,
+                         T beta) {
+  const std::int64_t m = A.rows(), n = B.rows();
+  parallel_for(n, m * n * A.cols(), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t j = lo; j < hi; ++j) {
+      for (std::int64_t i = 0; i < m; ++i) {
+        const T dot = alpha * A.row(i).dot(B.row(j));
+        C(i, j) = beta == T(0) ? dot : dot + beta * C(i, j);
+      }
+    }
+  });
+}
+
 template <class T>
 void gemm(matrix_map<T> C, const const_matrix_map<T>& A, const const_matrix_map<T>& B, bool trans_a, bool trans_b,
           T alpha, T beta) {
+  if (!trans_a && trans_b && A.rows() <= skinny_max_rows && B.rows() >= skinny_min_cols) {
+    skinny_gemm_trans_b(C, A, B, alpha, beta);
+    return;
+  }
   if (beta == T(0)) C.setZero();
   else if (beta != T(1)) C *= beta;
   if (trans_a && trans_b) C.noalias() += alpha * A.transpose() * B.transpose();
