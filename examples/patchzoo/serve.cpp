@@ -35,6 +35,7 @@ struct serve_options {
   int grpc_port = -1;  // -1: no gRPC endpoint
   int grpc_threads = 512;
   int workers = 2;
+  int io_threads = 2;
   int http_threads = 16;
   std::size_t max_connections = 512;
   std::size_t max_pending = 1024;
@@ -58,6 +59,7 @@ void run_serve(const serve_options& o) {
   config.task = o.task;
   config.host = o.host;
   config.port = o.port;
+  config.http.io_threads = o.io_threads;
   config.http.handler_threads = o.http_threads;
   config.http.max_connections = o.max_connections;
   config.http.max_pending = o.max_pending;
@@ -151,6 +153,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--grpc-threads", o->grpc_threads, "gRPC calls handled at once; more are answered RESOURCE_EXHAUSTED")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--workers", o->workers, "Threads running batched predict calls")->check(CLI::Range(1, 256));
+  cmd->add_option("--io-threads", o->io_threads, "Threads reading and writing connections, each with its own event loop")
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--http-threads", o->http_threads, "Requests handled at once (connections themselves cost no thread)")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--max-connections", o->max_connections, "Open connections; more are answered 503 and closed")

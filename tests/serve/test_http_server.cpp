@@ -277,3 +277,27 @@ TEST_CASE("http_server: a fast handler answers on the I/O thread; what it declin
   for (const auto& id : handler_threads) CHECK(fast_threads.count(id) == 0);  // two different sets of threads
   CHECK_FALSE(handler_threads.empty());
 }
+
+TEST_CASE("http_server: with 3 I/O threads, keep-alive connections dealt to every event loop are all answered") {
+  http_limits limits = small_limits();
+  limits.io_threads = 3;
+  limits.read_timeout = 10s;  // no connection is cut while idle between rounds, even under sanitizers
+  running_server s(limits);
+  // Seven connections, opened together: round robin gives every loop at least two; each sends three requests.
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int c = 0; c < 7; ++c) {
+    clients.push_back(std::make_unique<httplib::Client>("127.0.0.1", s.port));
+    clients.back()->set_keep_alive(true);
+    clients.back()->set_read_timeout(5, 0);
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (int c = 0; c < 7; ++c) {
+      const std::string body(static_cast<std::size_t>(10 * c + round), 'x');
+      const auto res = clients[static_cast<std::size_t>(c)]->Post("/echo", body, "text/plain");
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      CHECK(res->body == "{\"bytes\":" + std::to_string(body.size()) + "}");
+    }
+  }
+  CHECK(s.server.open_connections() == 7);
+}
