@@ -283,7 +283,8 @@ TEST_CASE("http_server: with 3 I/O threads, keep-alive connections dealt to ever
   limits.io_threads = 3;
   limits.read_timeout = 10s;  // no connection is cut while idle between rounds, even under sanitizers
   running_server s(limits);
-  // Seven connections, opened together: round robin gives every loop at least two; each sends three requests.
+  // Seven connections, opened one after another in the first round: round robin deals every loop at least
+  // two; each connection sends three requests.
   std::vector<std::unique_ptr<httplib::Client>> clients;
   for (int c = 0; c < 7; ++c) {
     clients.push_back(std::make_unique<httplib::Client>("127.0.0.1", s.port));

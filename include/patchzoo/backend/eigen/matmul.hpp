@@ -10,11 +10,9 @@ struct eigen_backend;
 
 namespace eigen_detail {
 
-// C = alpha op(A) op(B) + beta C on one matrix; beta == 0 overwrites, so garbage (even NaN) in C never
-// leaks into the result.
 // A few rows times B^T (one new position per sequence in KV-cached decoding: x W^T with W [n, k]):
 // sgemm packs W and reads it at a fraction of the memory rate here, while row dots stream each row of W
-// once, reusing it for every row of A from L1.
+// once, reusing it for every row of A from L1. Measured at 2-8 rows and n >= 128; n < 32 stays on sgemm.
 constexpr std::int64_t skinny_max_rows = 8, skinny_min_cols = 32;
 
 template <class T>
@@ -31,6 +29,8 @@ void skinny_gemm_trans_b(matrix_map<T> C, const const_matrix_map<T>& A, const co
   });
 }
 
+// C = alpha op(A) op(B) + beta C on one matrix; beta == 0 overwrites, so garbage (even NaN) in C never
+// leaks into the result.
 template <class T>
 void gemm(matrix_map<T> C, const const_matrix_map<T>& A, const const_matrix_map<T>& B, bool trans_a, bool trans_b,
           T alpha, T beta) {
