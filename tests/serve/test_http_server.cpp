@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -31,12 +32,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Echoes the body's size; "/slow" takes 300 ms; "/throw" throws.
+std::uint64_t byte_sum(const std::string& bytes) {
+  std::uint64_t sum = 0;
+  for (const char c : bytes) sum += static_cast<unsigned char>(c);
+  return sum;
+}
+
+// Echoes the body's size ("/checksum": and the sum of its bytes); "/slow" takes 300 ms; "/throw" throws.
 http_response echo(const http_request& req) {
   if (req.path == "/throw") throw std::runtime_error("handler failed");
   if (req.path == "/slow") std::this_thread::sleep_for(300ms);
   http_response res;
-  res.body = "{\"bytes\":" + std::to_string(req.body.size()) + "}";
+  res.body = "{\"bytes\":" + std::to_string(req.body.size());
+  if (req.path == "/checksum") res.body += ",\"sum\":" + std::to_string(byte_sum(req.body));
+  res.body += "}";
   return res;
 }
 
@@ -301,4 +310,22 @@ TEST_CASE("http_server: with 3 I/O threads, keep-alive connections dealt to ever
     }
   }
   CHECK(s.server.open_connections() == 7);
+}
+
+TEST_CASE("http_server: bodies around and past the read buffer arrive whole, and the connection goes on") {
+  running_server s(small_limits());
+  httplib::Client client("127.0.0.1", s.port);
+  client.set_keep_alive(true);
+  client.set_read_timeout(5, 0);
+  // One keep-alive connection: sizes at the 512-byte read Beast falls back to, at the 16 KiB buffer each
+  // connection reserves, and many reads past it; then a small body after the large one.
+  for (const std::size_t size : {0, 1, 511, 512, 513, 16383, 16384, 16385, 200000, 7}) {
+    std::string body(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) body[i] = static_cast<char>((i * 131 + size) % 251);
+    const auto res = client.Post("/checksum", body, "application/octet-stream");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body == "{\"bytes\":" + std::to_string(size) + ",\"sum\":" + std::to_string(byte_sum(body)) + "}");
+  }
+  CHECK(s.server.open_connections() == 1);
 }
