@@ -2,7 +2,8 @@
 // the named anchor cblas_sgemm (OpenBLAS) on the same shapes in the same run. Each anchor runs just
 // before our benchmark of the same shape; ours then reports vs_openblas = our GFLOP/s / OpenBLAS's.
 // vs_openblas divides by the median of the anchor's repetitions. Target: vs_openblas >= 0.85. The
-// xtensor reference (a triple loop) runs on one small shape only, beside eigen on the same shape.
+// xtensor reference (a triple loop) runs on one small shape only, beside eigen on the same shape. The
+// decode_projections pair measures one KV-cached decode step's projections both ways (see below).
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -111,7 +112,73 @@ void bm_cblas_sgemm(benchmark::State& state, const gemm_shape& s) {
 }
 #endif
 
+// One KV-cached decode step's projections for `rows` sequences of the demo's LlamaGen baseline (4 blocks of
+// width 128, SwiGLU 512, vocabulary 512: 21 distinct weights, 4.7 MB, more than L2 holds): x W^T with the
+// weights as stored (sgemm, or the row-dot path up to 8 rows), the anchor, then x W through transposed
+// copies (the broadcast path), as lockstep decoding runs them. vs_stored = transposed / stored GFLOP/s.
+struct decode_weights {
+  std::vector<tensor<float>> stored, transposed;
+  double flops_per_row = 0;
+
+  decode_weights() {
+    const std::int64_t d = 128, ffn = 512, vocab = 512;
+    std::vector<std::pair<std::int64_t, std::int64_t>> shapes;  // [out, in]
+    for (int block = 0; block < 4; ++block)
+      for (const auto& s : {std::pair{3 * d, d}, {d, d}, {ffn, d}, {ffn, d}, {d, ffn}}) shapes.push_back(s);
+    shapes.emplace_back(vocab, d);
+    eigen_backend be;
+    for (const auto& [out, in] : shapes) {
+      stored.push_back(bench::random_tensor<float>(shape_t{out, in}, 10 + stored.size()));
+      transposed.emplace_back(shape_t{in, out});
+      transpose_last2(be, transposed.back().view().reshape(shape_t{1, in, out}),
+                      stored.back().cview().reshape(shape_t{1, out, in}), false);
+      flops_per_row += 2.0 * static_cast<double>(out * in);
+    }
+  }
+};
+
+void bm_decode_projections(benchmark::State& state, bool through_transposed) {
+  static const decode_weights w;
+  eigen_backend be;
+  const std::int64_t rows = state.range(0);
+  const auto x = bench::random_tensor<float>(shape_t{rows, 512}, 3);
+  tensor<float> y(shape_t{rows, 512});
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < w.stored.size(); ++i) {
+      const auto& weight = through_transposed ? w.transposed[i] : w.stored[i];
+      const std::int64_t in = through_transposed ? weight.dim(0) : weight.dim(1);
+      const std::int64_t out = through_transposed ? weight.dim(1) : weight.dim(0);
+      matmul(be, tensor_view<float>(y.data(), shape_t{rows, out}), const_view<float>(x.data(), shape_t{rows, in}),
+             weight.cview(), false, !through_transposed);
+    }
+    benchmark::ClobberMemory();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double flops = w.flops_per_row * static_cast<double>(rows);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  const double rate = flops * 1e-9 * static_cast<double>(state.iterations()) / seconds;
+  auto& anchor = anchors()["decode_projections/" + std::to_string(rows)];
+  if (!through_transposed) {
+    anchor.record(state.iterations(), rate);
+    state.SetLabel("anchor: x W^T, weights as stored");
+  } else if (!anchor.rates.empty()) {
+    state.counters["vs_stored"] = rate / anchor.median();
+    state.SetLabel("x W through transposed copies");
+  }
+}
+
 void register_benchmarks() {
+  for (const bool transposed : {false, true})
+    benchmark::RegisterBenchmark(transposed ? "decode_projections/transposed" : "decode_projections/stored",
+                                 bm_decode_projections, transposed)
+        ->ArgName("rows")
+        ->Arg(4)
+        ->Arg(8)
+        ->Arg(20)
+        ->Arg(40)
+        ->Arg(64)
+        ->UseRealTime();
   for (const auto& s : transformer_shapes) {
 #ifdef PATCHZOO_HAVE_BLAS
     benchmark::RegisterBenchmark(("gemm/" + s.name() + "/openblas").c_str(), bm_cblas_sgemm, s)->UseRealTime();

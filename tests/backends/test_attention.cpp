@@ -124,3 +124,17 @@ TEST_CASE_TEMPLATE("backends agree: lockstep decoding, one query per sequence of
   const auto ranges = int_tensor(shape_t{sequences, 2}, r);
   check_attention<T>("lockstep H=2", sequences, sequences * slots, 2, 32, ranges, 700);
 }
+
+// The same at head_dim 64 (LlamaGen's) and three heads, with ranges of 0 to 70 keys.
+TEST_CASE_TEMPLATE("backends agree: lockstep decoding at head_dim 64, ranges of 0 to 70 keys", T, PZ_REAL_TYPES) {
+  const std::int64_t sequences = 24, slots = 70;
+  const std::int32_t lengths[] = {0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 64, 70};
+  std::vector<std::int32_t> r;
+  for (std::int64_t i = 0; i < sequences; ++i) {
+    const auto begin = static_cast<std::int32_t>(i * slots);
+    r.push_back(begin);
+    r.push_back(begin + lengths[i % 12]);
+  }
+  const auto ranges = int_tensor(shape_t{sequences, 2}, r);
+  check_attention<T>("lockstep H=3 D=64", sequences, sequences * slots, 3, 64, ranges, 800);
+}

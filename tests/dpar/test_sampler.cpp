@@ -52,7 +52,8 @@ void check_rows(const tensor<float>& step, const tensor<float>& full, std::int64
 }
 
 // Entropies of the full sequences from the teacher-forced entropy model, and the threshold at their median.
-std::vector<std::vector<float>> entropy_rows(xtensor_backend& be, llama& ent, const data::token_file& f) {
+template <class B, class Model>
+std::vector<std::vector<float>> entropy_rows(B& be, Model& ent, const data::token_file& f) {
   const auto h = ent.next_token_entropies(be, grid_of(f, false, 0));
   std::vector<std::vector<float>> rows;
   for (std::int64_t i = 0; i < f.count(); ++i) rows.emplace_back(h.data() + i * 12, h.data() + (i + 1) * 12);
@@ -210,6 +211,49 @@ TEST_CASE("train/sample consistency: DPAR's KV-cached step logits equal teacher-
     dpar_m model(test::tiny_dpar_config(), 7);
     dpar::dpar_reforward_stepper<xtensor_backend> stepper(model, &ent, pc, labels_of(f), dpar::guidance::classifier_free);
     check_dpar_steps(be, model, stepper, f, lengths);
+  }
+}
+
+// Ten images (20 sequences with guidance) at head_dim 64: the sizes where the eigen backend decodes through
+// transposed weight copies (9 rows and up: every block, the heads, the decoder's copy and the patch
+// cross-attention when enough patches complete) and its vectorised one-query attention.
+TEST_CASE("train/sample consistency on the eigen backend at its decode shapes: 9+ rows, head_dim 64") {
+  using fast_llama = dpar::llamagen_model<eigen_backend, float>;
+  eigen_backend be;
+  const auto f = test::tiny_token_file(10, 21);
+  const nn::block_config wide{.dim = 128, .heads = 2, .ffn_hidden = 80, .norm_eps = 1e-5f};
+  SUBCASE("LlamaGen baseline") {
+    auto c = test::tiny_llamagen_config(true);
+    c.vocab = 40;  // a head of 32 + 8 columns
+    c.block = wide;
+    fast_llama model(c, 5);
+    const auto full_cond = (model.forward(be, grid_of(f, false, 3)), model.logits(be));
+    const auto full_null = (model.forward(be, grid_of(f, true, 3)), model.logits(be));
+    dpar::baseline_stepper<eigen_backend> stepper(model, labels_of(f), dpar::guidance::classifier_free);
+    const auto rows = rows_of(f);
+    for (std::int64_t t = 0; t < 12; ++t) {
+      const auto lg = stepper.step(be, t, rows);
+      check_rows(lg.cond, full_cond, t, 12, 0);
+      check_rows(lg.uncond, full_null, t, 12, 0);
+    }
+  }
+  SUBCASE("DPAR with its entropy model") {
+    auto ec = test::tiny_llamagen_config(false);
+    ec.block = wide;
+    fast_llama ent(ec, 6);
+    const auto h = entropy_rows(be, ent, f);
+    dpar::patcher_config pc;
+    pc.row_width = 4;
+    pc.threshold = median_entropy(h);
+    std::vector<std::vector<std::int32_t>> lengths;
+    for (const auto& row : h) lengths.push_back(dpar::patch_lengths(pc, row, 12));
+    auto c = test::tiny_dpar_config();
+    c.block = wide;
+    dpar::dpar_model<eigen_backend, float> model(c, 7);
+    dpar::dpar_stepper<eigen_backend> stepper(model, &ent, pc, labels_of(f), dpar::guidance::classifier_free);
+    check_dpar_steps(be, model, stepper, f, lengths);
+    for (std::size_t i = 0; i < h.size(); ++i)
+      for (std::size_t t = 1; t < 12; ++t) CHECK(stepper.entropies()[i][t] == doctest::Approx(h[i][t]).epsilon(1e-4));
   }
 }
 

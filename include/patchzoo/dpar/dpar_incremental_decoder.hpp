@@ -17,6 +17,7 @@
 
 #include "patchzoo/backend/transfer.hpp"
 #include "patchzoo/dpar/dpar_model.hpp"
+#include "patchzoo/nn/transposed_weights.hpp"
 
 namespace patchzoo::dpar {
 
@@ -127,7 +128,8 @@ class dpar_incremental_decoder {
       auto& cache = enc_caches_[static_cast<std::size_t>(l)];
       cache.write_rows = cache_rows;
       auto y = enc_states_[static_cast<std::size_t>(l)].view().slice_rows(q * images_, (q + 1) * images_);
-      nn::block_forward(be, c_, p, model_.encoder().block(l), where, x, y, enc_acts_[static_cast<std::size_t>(l)], &cache);
+      nn::block_forward(be, c_, p, model_.encoder().block(l), where, x, y, enc_acts_[static_cast<std::size_t>(l)],
+                        &cache, {}, &weights_);
       x = y;
     }
   }
@@ -153,7 +155,7 @@ class dpar_incremental_decoder {
       embedding_forward(be, gathered.view(), row_ids.cview(), enc_states_[static_cast<std::size_t>(l)].cview());
       if (l == 0) segment_maxpool_forward(be, patch[0].view(), argmax.view(), gathered.cview(), offsets_on.cview());
       cross_attention_forward(be, c_, p, model_.encoder().cross(l), ranges.cview(), patch[l % 2].cview(),
-                              gathered.cview(), patch[(l + 1) % 2].view(), state);
+                              gathered.cview(), patch[(l + 1) % 2].view(), state, &weights_);
     }
     return std::move(patch[model_.encoder().layers() % 2]);
   }
@@ -194,7 +196,7 @@ class dpar_incremental_decoder {
       auto& cache = global_caches_[static_cast<std::size_t>(l)];
       cache.write_rows = cache_rows;
       nn::block_forward(be, c_, p, model_.global_block(l), where, stream[l].cview(), stream[l + 1].view(),
-                        acts[static_cast<std::size_t>(l)], &cache);
+                        acts[static_cast<std::size_t>(l)], &cache, {}, &weights_);
     }
     for (std::int64_t k = 0; k < n; ++k) {
       const std::int64_t s = sequences[static_cast<std::size_t>(k)];
@@ -234,14 +236,16 @@ class dpar_incremental_decoder {
     for (std::int64_t l = 0; l < dec.layers(); ++l) {
       rmsnorm_forward(be, copy_normed_.view(), copy_rstd_.view(), g_current_.cview(), p[dec.copy_norm_index(l)], eps);
       copy(be, after_copy_.view(), dec_stream_[static_cast<std::size_t>(l)].cview());
-      matmul(be, after_copy_.view(), copy_normed_.cview(), p[dec.copy_index(l)], false, true, T(1), T(1));
+      project(be, after_copy_.view(), copy_normed_.cview(), weights_.get(be, p, dec.copy_index(l), sequences_),
+              T(1));
       auto& cache = dec_caches_[static_cast<std::size_t>(l)];
       cache.write_rows = cache_rows;
       nn::block_forward(be, c_, p, dec.block(l), where, after_copy_.cview(),
-                        dec_stream_[static_cast<std::size_t>(l + 1)].view(), dec_acts_[static_cast<std::size_t>(l)], &cache);
+                        dec_stream_[static_cast<std::size_t>(l + 1)].view(), dec_acts_[static_cast<std::size_t>(l)],
+                        &cache, {}, &weights_);
     }
     rmsnorm_forward(be, final_out_.view(), final_rstd_.view(), dec_stream_.back().cview(), p[dec.final_norm_index()], eps);
-    matmul(be, logits_.view(), final_out_.cview(), p[dec.head_index()], false, true, T(1), T(0));
+    project(be, logits_.view(), final_out_.cview(), weights_.get(be, p, dec.head_index(), sequences_));
   }
 
   const dpar_model<B, T>& model_;
@@ -250,6 +254,7 @@ class dpar_incremental_decoder {
   std::vector<std::int32_t> labels_;                    // per sequence
   std::vector<std::vector<std::int32_t>> completed_;    // per image: lengths of the patches already fed
   std::vector<nn::block_kv_cache<B, T>> enc_caches_, global_caches_, dec_caches_;
+  nn::transposed_weights<B, T> weights_;                // made on first use, a snapshot of the model's weights
   std::vector<tensor_on<B, T>> enc_states_;            // per encoder layer: block outputs of all fed tokens
   std::vector<nn::block_activations<B, T>> enc_acts_, dec_acts_;
   std::map<std::int64_t, std::vector<tensor_on<B, T>>> global_streams_;

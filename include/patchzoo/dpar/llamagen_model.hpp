@@ -18,6 +18,7 @@
 #include "patchzoo/nn/init.hpp"
 #include "patchzoo/nn/llama_block.hpp"
 #include "patchzoo/nn/lm_head.hpp"
+#include "patchzoo/nn/transposed_weights.hpp"
 #include "patchzoo/ops/attention_ranges.hpp"
 
 namespace patchzoo::dpar {
@@ -210,6 +211,7 @@ class llamagen_model {
   // by all of them (sequence i owns rows [i * slots, (i + 1) * slots)); every call feeds one slot each.
   struct lockstep_state {
     std::vector<nn::block_kv_cache<B, T>> caches;
+    nn::transposed_weights<B, T> weights;  // made on the first step, a snapshot of the model's weights
     std::vector<std::int32_t> labels;  // conditional: each sequence's class (the null class for CFG's half)
     std::int64_t sequences = 0, length = 0;
   };
@@ -266,8 +268,8 @@ class llamagen_model {
       c.write_rows = cache_rows;
       caches.push_back(&c);
     }
-    run_blocks(be, &caches);
-    head_forward(be);
+    run_blocks(be, &caches, &state.weights);
+    head_forward(be, &state.weights);
     ++state.length;
     count_ = 0;
     return download(be, head_buffers_.logits.cview());
@@ -316,10 +318,11 @@ class llamagen_model {
     }
   }
 
-  void run_blocks(B& be, std::vector<nn::block_kv_cache<B, T>*>* caches) {
+  void run_blocks(B& be, std::vector<nn::block_kv_cache<B, T>*>* caches,
+                  nn::transposed_weights<B, T>* transposed = nullptr) {
     for (std::int64_t l = 0; l < cfg_.layers; ++l)
       nn::block_forward(be, cfg_.block, params_, blocks_[l], where_, stream_[l].cview(), stream_[l + 1].view(),
-                        acts_[l], caches ? (*caches)[l] : nullptr, block_drop(l));
+                        acts_[l], caches ? (*caches)[l] : nullptr, block_drop(l), transposed);
   }
 
   nn::block_dropout block_drop(std::int64_t layer) const {
@@ -327,9 +330,12 @@ class llamagen_model {
     return {cfg_.block_dropout, noise_.stream(16 + static_cast<std::uint64_t>(layer))};
   }
 
-  void head_forward(B& be) {
+  void head_forward(B& be, nn::transposed_weights<B, T>* transposed = nullptr) {
     const auto& p = std::as_const(params_);
-    nn::lm_head_forward(be, head_buffers_, stream_[cfg_.layers].cview(), p[final_norm_], p[head_], cfg_.block.norm_eps);
+    const std::int64_t rows = stream_[cfg_.layers].dim(0);
+    nn::lm_head_forward(be, head_buffers_, stream_[cfg_.layers].cview(), p[final_norm_],
+                        transposed ? transposed->get(be, p, head_, rows) : linear_weight<T>(p[head_]),
+                        cfg_.block.norm_eps);
   }
 
   void prepare(std::int64_t n) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "patchzoo/nn/llama_block.hpp"
+#include "patchzoo/nn/transposed_weights.hpp"
 
 namespace patchzoo::dpar {
 
@@ -53,18 +54,23 @@ template <backend B, real T>
   requires transformer_ops<B, T>
 void cross_attention_forward(B& be, const nn::block_config& c, const nn::param_arena<B, T>& p,
                              const cross_attention_params& ix, const_view<std::int32_t> ranges, const_view<T> p_in,
-                             const_view<T> h, tensor_view<T> p_out, cross_attention_state<B, T>& s) {
+                             const_view<T> h, tensor_view<T> p_out, cross_attention_state<B, T>& s,
+                             nn::transposed_weights<B, T>* transposed = nullptr) {
   using encoder_detail::rows;
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
   const T eps = static_cast<T>(c.norm_eps);
+  const auto weight = [&](std::size_t w, std::int64_t n) {
+    return transposed ? transposed->get(be, p, w, n) : linear_weight<T>(p[w]);
+  };
+  const std::int64_t patches = p_in.dim(0), tokens = h.dim(0);
   rmsnorm_forward(be, s.nq.view(), s.rstd_q.view(), p_in, p[ix.norm_q], eps);
   rmsnorm_forward(be, s.nkv.view(), s.rstd_kv.view(), h, p[ix.norm_kv], eps);
-  matmul(be, rows(s.q.view()), s.nq.cview(), p[ix.wq], false, true, T(1), T(0));
-  matmul(be, rows(s.k.view()), s.nkv.cview(), p[ix.wk], false, true, T(1), T(0));
-  matmul(be, rows(s.v.view()), s.nkv.cview(), p[ix.wv], false, true, T(1), T(0));
+  project(be, rows(s.q.view()), s.nq.cview(), weight(ix.wq, patches));
+  project(be, rows(s.k.view()), s.nkv.cview(), weight(ix.wk, tokens));
+  project(be, rows(s.v.view()), s.nkv.cview(), weight(ix.wv, tokens));
   attention_forward(be, s.att.view(), s.lse.view(), s.q.cview(), s.k.cview(), s.v.cview(), ranges, scale);
   copy(be, p_out, p_in);
-  matmul(be, p_out, rows(s.att.cview()), p[ix.wo], false, true, T(1), T(1));
+  project(be, p_out, rows(s.att.cview()), weight(ix.wo, patches), T(1));
 }
 
 // Accumulates into dp_in, dh and the parameter gradients.

@@ -10,6 +10,7 @@
 
 #include "patchzoo/backend/concepts.hpp"
 #include "patchzoo/nn/param_arena.hpp"
+#include "patchzoo/nn/transposed_weights.hpp"
 #include "patchzoo/ops/linear.hpp"
 
 namespace patchzoo::nn {
@@ -110,15 +111,18 @@ struct block_kv_cache {
 
 // With a cache, the new tokens' keys and values are appended to it and the queries attend over the whole
 // cache (where.kv_range indexes cache rows); without one, attention runs over the tokens themselves.
+// Decoding passes its transposed copies of the weights (`transposed`), used where the backend prefers them.
 template <backend B, real T>
   requires transformer_ops<B, T>
 void block_forward(B& be, const block_config& c, const param_arena<B, T>& p, const block_params& ix,
                    const token_layout<B, T>& where, const_view<T> x, tensor_view<T> y,
-                   block_activations<B, T>& a, block_kv_cache<B, T>* cache = nullptr, block_dropout drop = {}) {
+                   block_activations<B, T>& a, block_kv_cache<B, T>* cache = nullptr, block_dropout drop = {},
+                   transposed_weights<B, T>* transposed = nullptr) {
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
   const std::int64_t n = x.dim(0);
+  const auto weight = [&](std::size_t w) { return transposed ? transposed->get(be, p, w, n) : linear_weight<T>(p[w]); };
   rmsnorm_forward(be, a.n1.view(), a.rstd1.view(), x, p[ix.attn_norm], static_cast<T>(c.norm_eps));
-  matmul(be, a.qkv.view(), a.n1.cview(), p[ix.wqkv], false, true, T(1), T(0));
+  project(be, a.qkv.view(), a.n1.cview(), weight(ix.wqkv));
   auto q = qkv_part(a.qkv.view(), c, 0), k = qkv_part(a.qkv.view(), c, 1), v = qkv_part(a.qkv.view(), c, 2);
   rope_forward(be, q, where.rope_cos.cview(), where.rope_sin.cview());
   rope_forward(be, k, where.rope_cos.cview(), where.rope_sin.cview());
@@ -152,18 +156,18 @@ void block_forward(B& be, const block_config& c, const param_arena<B, T>& p, con
                                 std::uint64_t seed) {
     if (!drop.active()) {
       copy(be, out, base);
-      matmul(be, out, in, p[w], false, true, T(1), T(1));
+      project(be, out, in, weight(w), T(1));
       return;
     }
-    matmul(be, a.branch.view(), in, p[w], false, true, T(1), T(0));
+    project(be, a.branch.view(), in, weight(w));
     dropout_forward(be, a.dropped.view(), a.branch.cview(), drop.p, seed);
     add(be, out, base, a.dropped.cview());
   };
   residual_add(a.h.view(), x, a.att.cview().reshape(shape_t{n, c.dim}), ix.wo, drop.attention_seed());
 
   rmsnorm_forward(be, a.n2.view(), a.rstd2.view(), a.h.cview(), p[ix.ffn_norm], static_cast<T>(c.norm_eps));
-  matmul(be, a.gate.view(), a.n2.cview(), p[ix.w1], false, true, T(1), T(0));
-  matmul(be, a.up.view(), a.n2.cview(), p[ix.w3], false, true, T(1), T(0));
+  project(be, a.gate.view(), a.n2.cview(), weight(ix.w1));
+  project(be, a.up.view(), a.n2.cview(), weight(ix.w3));
   swiglu_forward(be, a.act.view(), a.gate.cview(), a.up.cview());
   residual_add(y, a.h.cview(), a.act.cview(), ix.w2, drop.ffn_seed());
 }

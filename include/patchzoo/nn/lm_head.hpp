@@ -3,6 +3,7 @@
 // and its backward from the mean cross-entropy. nn::transformer and dpar::llamagen_model both end here,
 // so the two share one head path (docs/design.md, "Two packed transformers").
 #include <cstdint>
+#include <type_traits>
 
 #include "patchzoo/backend/concepts.hpp"
 #include "patchzoo/ops/linear.hpp"
@@ -22,10 +23,10 @@ struct lm_head_buffers {
 
 template <backend B, real T>
   requires transformer_ops<B, T>
-void lm_head_forward(B& be, lm_head_buffers<B, T>& h, const_view<T> x, const_view<T> norm_weight, const_view<T> head,
-                     float eps) {
+void lm_head_forward(B& be, lm_head_buffers<B, T>& h, const_view<T> x, const_view<T> norm_weight,
+                     const std::type_identity_t<linear_weight<T>>& head, float eps) {
   rmsnorm_forward(be, h.normed.view(), h.rstd.view(), x, norm_weight, static_cast<T>(eps));
-  matmul(be, h.logits.view(), h.normed.cview(), head, false, true, T(1), T(0));
+  project(be, h.logits.view(), h.normed.cview(), head);
 }
 
 // From the mean cross-entropy over `count` targets (h.probs from cross_entropy_forward on h.logits): adds

@@ -1,6 +1,8 @@
 #pragma once
 // Backend-generic layers built on matmul and the bias ops: the GEMM backward and the linear layer
 // out = in W^T (+ bias), as in PyTorch's nn.Linear (weight[out_features, in_features]).
+#include <type_traits>
+
 #include "patchzoo/backend/concepts.hpp"
 
 namespace patchzoo {
@@ -53,6 +55,29 @@ void matmul_backward(B& be, tensor_view<T> da, tensor_view<T> db, const_view<T> 
     else if (trans_a && !trans_b) matmul(be, db, a, dc, false, false, one, one);  // op(a)^T = a
     else matmul(be, db, dc, a, true, true, one, one);                             // (a dC)^T = dC^T a^T
   }
+}
+
+// A linear layer's weight as models store it ([out, in], applied as x W^T), or a transposed copy of it
+// ([in, out], applied as x W) that KV-cached decoding keeps where the backend multiplies few rows faster so
+// (nn/transposed_weights.hpp).
+template <class T>
+struct linear_weight {
+  const_view<T> data;
+  bool transposed = false;
+
+  linear_weight(const_view<T> stored) : data(stored) {}  // implicit: a stored weight is the common case
+  static linear_weight transposed_copy(const_view<T> copy) {
+    linear_weight w(copy);
+    w.transposed = true;
+    return w;
+  }
+};
+
+// out = in W^T + beta out, through whichever form of W the caller holds.
+template <backend B, real T>
+void project(B& be, tensor_view<T> out, const_view<T> in, const std::type_identity_t<linear_weight<T>>& weight,
+             T beta = T(0)) {
+  matmul(be, out, in, weight.data, false, !weight.transposed, T(1), beta);
 }
 
 // out[N, O] = in[N, I] weight[O, I]^T + bias[O]; bias may be empty.

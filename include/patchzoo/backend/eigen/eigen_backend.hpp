@@ -10,6 +10,9 @@ namespace patchzoo {
 struct eigen_backend {
   static constexpr std::string_view name = "eigen";
   using memory = host_memory;
+  // Past the few-row path of matmul.hpp (8 rows), x W with W kept transposed runs its broadcast GEMM,
+  // which beats sgemm's x W^T up to 64 rows (nn/transposed_weights.hpp).
+  static constexpr std::int64_t transposed_weight_min_rows = 9;
   void synchronize() {}
 };
 

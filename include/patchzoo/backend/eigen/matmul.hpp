@@ -1,8 +1,11 @@
 #pragma once
 // GEMM through Eigen's product, which EIGEN_USE_BLAS routes to OpenBLAS sgemm/dgemm. Transposes are
 // Eigen expressions over the same row-major maps (BLAS transpose flags), never copies.
+#include <type_traits>
+
 #include "patchzoo/backend/contracts/transformer.hpp"
 #include "patchzoo/backend/eigen/eigen_includes.hpp"
+#include "patchzoo/backend/eigen/float16x.hpp"
 
 namespace patchzoo {
 
@@ -29,6 +32,75 @@ void skinny_gemm_trans_b(matrix_map<T> C, const const_matrix_map<T>& A, const co
   });
 }
 
+// A few rows times B, where B is a weight kept transposed ([k, n]: KV-cached decoding holds such copies).
+// Each tile of up to 8 rows and 32 columns keeps its sums in 16 vector registers; per k it loads one
+// 32-float piece of B's row k and broadcasts each row's x[r][k] into it, so B streams once from memory
+// and is reused from L1 by every row block, with nothing to pack. sgemm packs B on every call, which at
+// these row counts costs about what the multiply does (bench_gemm: decode_projections).
+constexpr std::int64_t broadcast_max_rows = 64;
+
+template <int Rows, int Vectors>
+void broadcast_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k, float alpha,
+                    float beta, float* c, std::int64_t ldc) {
+  float16x acc[Rows][Vectors];
+  for (auto& row : acc)
+    for (auto& v : row) v = float16x{};
+  for (std::int64_t t = 0; t < k; ++t) {
+    float16x bv[Vectors];
+    for (int v = 0; v < Vectors; ++v) bv[v] = *vec16(b + t * ldb + v * float16x_lanes);
+    for (int r = 0; r < Rows; ++r) {
+      const float x = a[r * lda + t];
+      for (int v = 0; v < Vectors; ++v) acc[r][v] += x * bv[v];
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int v = 0; v < Vectors; ++v) {
+      float* out = c + r * ldc + v * float16x_lanes;
+      *vec16(out) = beta == 0.0f ? alpha * acc[r][v] : alpha * acc[r][v] + beta * *vec16(out);
+    }
+}
+
+// Rows [0, m) of columns [j0, j0 + 16 * Vectors), in row blocks of 8, 4, 2, 1.
+template <int Vectors>
+void broadcast_panel(const float* a, std::int64_t m, std::int64_t k, const float* b, std::int64_t n, std::int64_t j0,
+                     float alpha, float beta, float* c) {
+  std::int64_t i = 0;
+  for (; i + 8 <= m; i += 8) broadcast_tile<8, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
+  if (i + 4 <= m) {
+    broadcast_tile<4, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
+    i += 4;
+  }
+  if (i + 2 <= m) {
+    broadcast_tile<2, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
+    i += 2;
+  }
+  if (i < m) broadcast_tile<1, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
+}
+
+inline void broadcast_gemm(matrix_map<float> C, const const_matrix_map<float>& A, const const_matrix_map<float>& B,
+                           float alpha, float beta) {
+  const std::int64_t m = A.rows(), k = A.cols(), n = B.cols(), panels = (n + 31) / 32;
+  parallel_for(panels, m * n * k, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t panel = lo; panel < hi; ++panel) {
+      const std::int64_t j0 = 32 * panel, width = std::min<std::int64_t>(32, n - j0);
+      if (width == 32) {
+        broadcast_panel<2>(A.data(), m, k, B.data(), n, j0, alpha, beta, C.data());
+        continue;
+      }
+      std::int64_t j = j0;
+      if (width >= 16) {
+        broadcast_panel<1>(A.data(), m, k, B.data(), n, j0, alpha, beta, C.data());
+        j += 16;
+      }
+      for (; j < j0 + width; ++j)  // the last n % 16 columns
+        for (std::int64_t i = 0; i < m; ++i) {
+          const float dot = alpha * A.row(i).dot(B.col(j));
+          C(i, j) = beta == 0.0f ? dot : dot + beta * C(i, j);
+        }
+    }
+  });
+}
+
 // C = alpha op(A) op(B) + beta C on one matrix; beta == 0 overwrites, so garbage (even NaN) in C never
 // leaks into the result.
 template <class T>
@@ -37,6 +109,12 @@ void gemm(matrix_map<T> C, const const_matrix_map<T>& A, const const_matrix_map<
   if (!trans_a && trans_b && A.rows() <= skinny_max_rows && B.rows() >= skinny_min_cols) {
     skinny_gemm_trans_b(C, A, B, alpha, beta);
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (!trans_a && !trans_b && A.rows() <= broadcast_max_rows && B.cols() >= float16x_lanes) {
+      broadcast_gemm(C, A, B, alpha, beta);
+      return;
+    }
   }
   if (beta == T(0)) C.setZero();
   else if (beta != T(1)) C *= beta;
