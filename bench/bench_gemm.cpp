@@ -178,6 +178,7 @@ void register_benchmarks() {
         ->Arg(20)
         ->Arg(40)
         ->Arg(64)
+        ->Arg(128)
         ->UseRealTime();
   for (const auto& s : transformer_shapes) {
 #ifdef PATCHZOO_HAVE_BLAS

@@ -11,7 +11,7 @@ struct eigen_backend {
   static constexpr std::string_view name = "eigen";
   using memory = host_memory;
   // Past the few-row path of matmul.hpp (8 rows), x W with W kept transposed runs its broadcast GEMM,
-  // which beats sgemm's x W^T up to 64 rows (nn/transposed_weights.hpp).
+  // faster than sgemm's x W^T at 9-256 rows (nn/transposed_weights.hpp, bench_gemm decode_projections).
   static constexpr std::int64_t transposed_weight_min_rows = 9;
   void synchronize() {}
 };

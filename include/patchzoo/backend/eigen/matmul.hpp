@@ -36,8 +36,9 @@ void skinny_gemm_trans_b(matrix_map<T> C, const const_matrix_map<T>& A, const co
 // Each tile of up to 8 rows and 32 columns keeps its sums in 16 vector registers; per k it loads one
 // 32-float piece of B's row k and broadcasts each row's x[r][k] into it, so B streams once from memory
 // and is reused from L1 by every row block, with nothing to pack. sgemm packs B on every call, which at
-// these row counts costs about what the multiply does (bench_gemm: decode_projections).
-constexpr std::int64_t broadcast_max_rows = 64;
+// these row counts costs about what the multiply does; measured faster up to 256 rows (bench_gemm:
+// decode_projections; docs/performance.md).
+constexpr std::int64_t broadcast_max_rows = 256;
 
 template <int Rows, int Vectors>
 void broadcast_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k, float alpha,
