@@ -7,11 +7,14 @@
 //    (2 images: it is that slow);
 //  * DPAR sampling with entropy models of other sizes (the cost the entropy model adds);
 //  * baseline sampling over images {1, 4, 20, 64} x grid {16, 24} (BM_sample_baseline_sweep), the
-//    PyTorch comparison of bench/anchors/compare_sample.sh.
+//    PyTorch comparison of bench/anchors/compare_sample.sh;
+//  * DPAR against the baseline in one loop at 16 x 16 (patches of mean 1.81) and 24 x 24 (mean 2.06)
+//    (BM_sample_dpar_vs_baseline).
 // Patches: static lengths of mean 1.81 (the paper's 256 px reduction). Entropy patches of the same mean
 // cost the same: the global model's cost depends on the patch count only, the local ones on the tokens.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -200,6 +203,45 @@ BENCHMARK(BM_sample_dpar)
     ->ArgNames({"images", "entropy_dim", "entropy_layers", "reforward"})
     ->Args({2, 128, 2, 1})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// DPAR with the demo's entropy model (d 128, 2 layers) against the baseline at the paper's two reductions:
+// 16 x 16 tokens in patches of mean 1.81 and 24 x 24 in patches of mean 2.06, 20 images. Each iteration
+// samples with both, timed apart, so the ratio (dpar_vs_baseline) compares the same moments of this VM.
+void BM_sample_dpar_vs_baseline(benchmark::State& state) {
+  be_t be;
+  const std::int64_t images = 20, grid = state.range(0), tokens = grid * grid;
+  const auto base_config = baseline_config(grid);
+  auto config = dpar_config();
+  config.tokens = tokens;
+  config.row_width = grid;
+  auto ent_config = entropy_config(128, 2);
+  ent_config.tokens = tokens;
+  ent_config.row_width = grid;
+  auto patches = static_patches();
+  patches.static_length = grid == 16 ? 1.81 : 2.06;
+  patches.row_width = grid;
+  dpar::llamagen_model<be_t, float> baseline(base_config, 1);
+  dpar::dpar_model<be_t, float> model(config, 1);
+  dpar::llamagen_model<be_t, float> entropy(ent_config, 2);
+  double baseline_seconds = 0, dpar_seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    dpar::baseline_stepper<be_t> base_stepper(baseline, class_labels(images), dpar::guidance::classifier_free);
+    benchmark::DoNotOptimize(dpar::sample_tokens(be, base_stepper, images, kVocab, kGuided));
+    const auto middle = std::chrono::steady_clock::now();
+    dpar::dpar_stepper<be_t> stepper(model, &entropy, patches, class_labels(images), dpar::guidance::classifier_free);
+    benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+    baseline_seconds += std::chrono::duration<double>(middle - start).count();
+    dpar_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - middle).count();
+  }
+  const double sampled = static_cast<double>(images * state.iterations());
+  state.counters["baseline images/s"] = sampled / baseline_seconds;
+  state.counters["dpar images/s"] = sampled / dpar_seconds;
+  state.counters["dpar_vs_baseline"] = baseline_seconds / dpar_seconds;
+  const std::vector<float> no_entropy(static_cast<std::size_t>(tokens), 0.0f);
+  state.counters["patches/image"] = static_cast<double>(dpar::patch_lengths(patches, no_entropy, tokens).size());
+}
+BENCHMARK(BM_sample_dpar_vs_baseline)->ArgName("grid")->Arg(16)->Arg(24)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
 }  // namespace
 
