@@ -3,7 +3,8 @@
 // before our benchmark of the same shape; ours then reports vs_openblas = our GFLOP/s / OpenBLAS's.
 // vs_openblas divides by the median of the anchor's repetitions. Target: vs_openblas >= 0.85. The
 // xtensor reference (a triple loop) runs on one small shape only, beside eigen on the same shape. The
-// decode_projections pair measures one KV-cached decode step's projections both ways (see below).
+// decode_projections pairs measure one KV-cached decode step's projections both ways, with the weights
+// warm in L3 and (decode_projections_cold) fetched from DRAM (see below).
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -137,14 +138,23 @@ struct decode_weights {
   }
 };
 
-void bm_decode_projections(benchmark::State& state, bool through_transposed) {
+// cold: the last-level cache is overwritten (64 MB) before each step, untimed, as when weights come from DRAM.
+void bm_decode_projections(benchmark::State& state, bool through_transposed, bool cold) {
   static const decode_weights w;
+  static std::vector<char> evict(std::size_t{64} << 20);
   eigen_backend be;
   const std::int64_t rows = state.range(0);
   const auto x = bench::random_tensor<float>(shape_t{rows, 512}, 3);
   tensor<float> y(shape_t{rows, 512});
-  const auto start = std::chrono::steady_clock::now();
+  double seconds = 0;
   for (auto _ : state) {
+    if (cold) {
+      state.PauseTiming();
+      for (std::size_t i = 0; i < evict.size(); i += 64) ++evict[i];
+      benchmark::ClobberMemory();
+      state.ResumeTiming();
+    }
+    const auto start = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < w.stored.size(); ++i) {
       const auto& weight = through_transposed ? w.transposed[i] : w.stored[i];
       const std::int64_t in = through_transposed ? weight.dim(0) : weight.dim(1);
@@ -153,12 +163,12 @@ void bm_decode_projections(benchmark::State& state, bool through_transposed) {
              weight.cview(), false, !through_transposed);
     }
     benchmark::ClobberMemory();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double flops = w.flops_per_row * static_cast<double>(rows);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   const double rate = flops * 1e-9 * static_cast<double>(state.iterations()) / seconds;
-  auto& anchor = anchors()["decode_projections/" + std::to_string(rows)];
+  auto& anchor = anchors()[std::string(cold ? "cold" : "warm") + "_decode_projections/" + std::to_string(rows)];
   if (!through_transposed) {
     anchor.record(state.iterations(), rate);
     state.SetLabel("anchor: x W^T, weights as stored");
@@ -171,7 +181,7 @@ void bm_decode_projections(benchmark::State& state, bool through_transposed) {
 void register_benchmarks() {
   for (const bool transposed : {false, true})
     benchmark::RegisterBenchmark(transposed ? "decode_projections/transposed" : "decode_projections/stored",
-                                 bm_decode_projections, transposed)
+                                 bm_decode_projections, transposed, false)
         ->ArgName("rows")
         ->Arg(4)
         ->Arg(8)
@@ -179,6 +189,16 @@ void register_benchmarks() {
         ->Arg(40)
         ->Arg(64)
         ->Arg(128)
+        ->UseRealTime();
+  for (const bool transposed : {false, true})
+    benchmark::RegisterBenchmark(transposed ? "decode_projections_cold/transposed" : "decode_projections_cold/stored",
+                                 bm_decode_projections, transposed, true)
+        ->ArgName("rows")
+        ->Arg(2)
+        ->Arg(4)
+        ->Arg(8)
+        ->Arg(20)
+        ->Iterations(200)
         ->UseRealTime();
   for (const auto& s : transformer_shapes) {
 #ifdef PATCHZOO_HAVE_BLAS

@@ -115,19 +115,25 @@ TEST_CASE("sampling filters: top-k = 0 and top-p = 1 are off; top-k, top-p, temp
   CHECK_THROWS_WITH_AS(dpar::sampling_probabilities(logits, bad), doctest::Contains("top_p 0"), patchzoo::error);
 }
 
-TEST_CASE("train/sample consistency: LlamaGen's KV-cached step logits equal teacher-forced logits") {
-  xtensor_backend be;
-  llama model(test::tiny_llamagen_config(true), 5);
-  const auto f = test::tiny_token_file(3, 8);
+// Runs the baseline's stepper over the known tokens of f and checks every step's logits (both halves)
+// against the teacher-forced forward of each half.
+template <class B, class Model>
+void check_baseline_steps(B& be, Model& model, const data::token_file& f) {
   const auto full_cond = (model.forward(be, grid_of(f, false, 3)), model.logits(be));
   const auto full_null = (model.forward(be, grid_of(f, true, 3)), model.logits(be));
-  dpar::baseline_stepper<xtensor_backend> stepper(model, labels_of(f), dpar::guidance::classifier_free);
+  dpar::baseline_stepper<B> stepper(model, labels_of(f), dpar::guidance::classifier_free);
   const auto rows = rows_of(f);
   for (std::int64_t t = 0; t < 12; ++t) {
     const auto lg = stepper.step(be, t, rows);
     check_rows(lg.cond, full_cond, t, 12, 0);
     check_rows(lg.uncond, full_null, t, 12, 0);
   }
+}
+
+TEST_CASE("train/sample consistency: LlamaGen's KV-cached step logits equal teacher-forced logits") {
+  xtensor_backend be;
+  llama model(test::tiny_llamagen_config(true), 5);
+  check_baseline_steps(be, model, test::tiny_token_file(3, 8));
 }
 
 // Runs a stepper over the known tokens of f and checks every step's logits (both halves) against a
@@ -227,15 +233,7 @@ TEST_CASE("train/sample consistency on the eigen backend at its decode shapes: 9
     c.vocab = 40;  // a head of 32 + 8 columns
     c.block = wide;
     fast_llama model(c, 5);
-    const auto full_cond = (model.forward(be, grid_of(f, false, 3)), model.logits(be));
-    const auto full_null = (model.forward(be, grid_of(f, true, 3)), model.logits(be));
-    dpar::baseline_stepper<eigen_backend> stepper(model, labels_of(f), dpar::guidance::classifier_free);
-    const auto rows = rows_of(f);
-    for (std::int64_t t = 0; t < 12; ++t) {
-      const auto lg = stepper.step(be, t, rows);
-      check_rows(lg.cond, full_cond, t, 12, 0);
-      check_rows(lg.uncond, full_null, t, 12, 0);
-    }
+    check_baseline_steps(be, model, f);
   }
   SUBCASE("DPAR with its entropy model") {
     auto ec = test::tiny_llamagen_config(false);
