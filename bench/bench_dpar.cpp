@@ -241,7 +241,11 @@ void BM_sample_dpar_vs_baseline(benchmark::State& state) {
   const std::vector<float> no_entropy(static_cast<std::size_t>(tokens), 0.0f);
   state.counters["patches/image"] = static_cast<double>(dpar::patch_lengths(patches, no_entropy, tokens).size());
 }
-BENCHMARK(BM_sample_dpar_vs_baseline)->ArgName("grid")->Arg(16)->Arg(24)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_sample_dpar_vs_baseline)
+    ->ArgName("grid")
+    ->Arg(16)
+    ->Arg(24)
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
 }  // namespace
 
