@@ -123,28 +123,32 @@ TEST_CASE_TEMPLATE("backends agree: matmul with few rows times B transposed", T,
 }
 
 // Few rows times B untransposed is decoding through a transposed weight copy [k, n]; the eigen backend's
-// broadcast path takes 1-256 rows in tiles of 8/4/2/1 rows and 32/16/1 columns (n = 600 = 18 x 32 + 16 + 8),
-// and 257 rows goes back to sgemm.
+// broadcast path takes 1-256 rows in tiles of 8/4/2/1 rows and 32/16/1 columns (n = 88 = 2 x 32 + 16 + 8,
+// n = 40 = 32 + 8), and 257 rows goes back to sgemm.
 TEST_CASE_TEMPLATE("backends agree: matmul with few rows times B untransposed (a transposed weight copy)", T,
                    PZ_REAL_TYPES) {
   backend_pair be;
-  const std::int64_t n = 600;
-  for (const std::int64_t k : {96, 7}) {
+  struct shape {
+    std::int64_t m, k, n;
+  };
+  std::vector<shape> shapes;
+  for (const std::int64_t k : {96, 7})
+    for (const std::int64_t m : {1, 3, 8, 9, 15, 40, 64}) shapes.push_back({m, k, 88});
+  for (const std::int64_t m : {255, 257}) shapes.push_back({m, 7, 40});
+  for (const auto& [m, k, n] : shapes) {
+    INFO("m = " << m << ", k = " << k << ", n = " << n);
     const auto b = random_tensor<T>(shape_t{k, n}, 120 + k);
-    for (const std::int64_t m : {1, 3, 8, 9, 15, 40, 64, 255, 257}) {
-      INFO("m = " << m << ", k = " << k);
-      const auto a = random_tensor<T>(shape_t{m, k}, 130 + m);
-      const auto c0 = random_tensor<T>(shape_t{m, n}, 140 + m);
-      auto r = c0.clone(), f = c0.clone();
-      matmul(be.ref, r.view(), a.cview(), b.cview(), false, false, T(0.75), T(0.5));
-      matmul(be.fast, f.view(), a.cview(), b.cview(), false, false, T(0.75), T(0.5));
-      compare("broadcast matmul alpha/beta", f, r, "matmul");
-      CHECK(f[m * n - 1] != c0[m * n - 1]);
-      fill(be.ref, r.view(), T(NAN));
-      fill(be.fast, f.view(), T(NAN));
-      matmul(be.ref, r.view(), a.cview(), b.cview(), false, false);
-      matmul(be.fast, f.view(), a.cview(), b.cview(), false, false);
-      compare("broadcast matmul beta 0 over NaN", f, r, "matmul");
-    }
+    const auto a = random_tensor<T>(shape_t{m, k}, 130 + m);
+    const auto c0 = random_tensor<T>(shape_t{m, n}, 140 + m);
+    auto r = c0.clone(), f = c0.clone();
+    matmul(be.ref, r.view(), a.cview(), b.cview(), false, false, T(0.75), T(0.5));
+    matmul(be.fast, f.view(), a.cview(), b.cview(), false, false, T(0.75), T(0.5));
+    compare("broadcast matmul alpha/beta", f, r, "matmul");
+    CHECK(f[m * n - 1] != c0[m * n - 1]);
+    fill(be.ref, r.view(), T(NAN));
+    fill(be.fast, f.view(), T(NAN));
+    matmul(be.ref, r.view(), a.cview(), b.cview(), false, false);
+    matmul(be.fast, f.view(), a.cview(), b.cview(), false, false);
+    compare("broadcast matmul beta 0 over NaN", f, r, "matmul");
   }
 }
