@@ -135,7 +135,8 @@ TEST_CASE_TEMPLATE("backends agree: matmul with few rows times B untransposed (a
   for (const std::int64_t k : {96, 7})
     for (const std::int64_t m : {1, 3, 8, 9, 15, 40, 64}) shapes.push_back({m, k, 88});
   for (const std::int64_t m : {255, 257}) shapes.push_back({m, 7, 40});
-  for (const auto& [m, k, n] : shapes) {
+  for (const shape& s : shapes) {
+    const std::int64_t m = s.m, k = s.k, n = s.n;  // not a structured binding: INFO captures them
     INFO("m = " << m << ", k = " << k << ", n = " << n);
     const auto b = random_tensor<T>(shape_t{k, n}, 120 + k);
     const auto a = random_tensor<T>(shape_t{m, k}, 130 + m);
