@@ -179,27 +179,17 @@ void bm_decode_projections(benchmark::State& state, bool through_transposed, boo
 }
 
 void register_benchmarks() {
-  for (const bool transposed : {false, true})
-    benchmark::RegisterBenchmark(transposed ? "decode_projections/transposed" : "decode_projections/stored",
-                                 bm_decode_projections, transposed, false)
-        ->ArgName("rows")
-        ->Arg(4)
-        ->Arg(8)
-        ->Arg(20)
-        ->Arg(40)
-        ->Arg(64)
-        ->Arg(128)
-        ->UseRealTime();
-  for (const bool transposed : {false, true})
-    benchmark::RegisterBenchmark(transposed ? "decode_projections_cold/transposed" : "decode_projections_cold/stored",
-                                 bm_decode_projections, transposed, true)
-        ->ArgName("rows")
-        ->Arg(2)
-        ->Arg(4)
-        ->Arg(8)
-        ->Arg(20)
-        ->Iterations(200)
-        ->UseRealTime();
+  // Warm: the decode shapes up to batch 64; cold: the few-row end, fixed 200 steps (each evicts 64 MB).
+  for (const bool cold : {false, true})
+    for (const bool transposed : {false, true}) {
+      const std::string name = std::string(cold ? "decode_projections_cold/" : "decode_projections/") +
+                               (transposed ? "transposed" : "stored");
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_decode_projections, transposed, cold);
+      b->ArgName("rows")->UseRealTime();
+      const std::vector<int> rows = cold ? std::vector<int>{2, 4, 8, 20} : std::vector<int>{4, 8, 20, 40, 64, 128};
+      for (const int r : rows) b->Arg(r);
+      if (cold) b->Iterations(200);
+    }
   for (const auto& s : transformer_shapes) {
 #ifdef PATCHZOO_HAVE_BLAS
     benchmark::RegisterBenchmark(("gemm/" + s.name() + "/openblas").c_str(), bm_cblas_sgemm, s)->UseRealTime();

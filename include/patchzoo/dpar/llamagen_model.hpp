@@ -334,8 +334,7 @@ class llamagen_model {
     const auto& p = std::as_const(params_);
     const std::int64_t rows = stream_[cfg_.layers].dim(0);
     nn::lm_head_forward(be, head_buffers_, stream_[cfg_.layers].cview(), p[final_norm_],
-                        transposed ? transposed->get(be, p, head_, rows) : linear_weight<T>(p[head_]),
-                        cfg_.block.norm_eps);
+                        nn::weight_for(be, p, head_, rows, transposed), cfg_.block.norm_eps);
   }
 
   void prepare(std::int64_t n) {

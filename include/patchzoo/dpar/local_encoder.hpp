@@ -59,18 +59,15 @@ void cross_attention_forward(B& be, const nn::block_config& c, const nn::param_a
   using encoder_detail::rows;
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
   const T eps = static_cast<T>(c.norm_eps);
-  const auto weight = [&](std::size_t w, std::int64_t n) {
-    return transposed ? transposed->get(be, p, w, n) : linear_weight<T>(p[w]);
-  };
   const std::int64_t patches = p_in.dim(0), tokens = h.dim(0);
   rmsnorm_forward(be, s.nq.view(), s.rstd_q.view(), p_in, p[ix.norm_q], eps);
   rmsnorm_forward(be, s.nkv.view(), s.rstd_kv.view(), h, p[ix.norm_kv], eps);
-  project(be, rows(s.q.view()), s.nq.cview(), weight(ix.wq, patches));
-  project(be, rows(s.k.view()), s.nkv.cview(), weight(ix.wk, tokens));
-  project(be, rows(s.v.view()), s.nkv.cview(), weight(ix.wv, tokens));
+  project(be, rows(s.q.view()), s.nq.cview(), nn::weight_for(be, p, ix.wq, patches, transposed));
+  project(be, rows(s.k.view()), s.nkv.cview(), nn::weight_for(be, p, ix.wk, tokens, transposed));
+  project(be, rows(s.v.view()), s.nkv.cview(), nn::weight_for(be, p, ix.wv, tokens, transposed));
   attention_forward(be, s.att.view(), s.lse.view(), s.q.cview(), s.k.cview(), s.v.cview(), ranges, scale);
   copy(be, p_out, p_in);
-  project(be, p_out, rows(s.att.cview()), weight(ix.wo, patches), T(1));
+  project(be, p_out, rows(s.att.cview()), nn::weight_for(be, p, ix.wo, patches, transposed), T(1));
 }
 
 // Accumulates into dp_in, dh and the parameter gradients.

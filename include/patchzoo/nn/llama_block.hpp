@@ -120,7 +120,7 @@ void block_forward(B& be, const block_config& c, const param_arena<B, T>& p, con
                    transposed_weights<B, T>* transposed = nullptr) {
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(c.head_dim())));
   const std::int64_t n = x.dim(0);
-  const auto weight = [&](std::size_t w) { return transposed ? transposed->get(be, p, w, n) : linear_weight<T>(p[w]); };
+  const auto weight = [&](std::size_t w) { return weight_for(be, p, w, n, transposed); };
   rmsnorm_forward(be, a.n1.view(), a.rstd1.view(), x, p[ix.attn_norm], static_cast<T>(c.norm_eps));
   project(be, a.qkv.view(), a.n1.cview(), weight(ix.wqkv));
   auto q = qkv_part(a.qkv.view(), c, 0), k = qkv_part(a.qkv.view(), c, 1), v = qkv_part(a.qkv.view(), c, 2);

@@ -46,4 +46,12 @@ class transposed_weights {
   std::vector<tensor_on<B, T>> copies_;  // by parameter index; empty where not made
 };
 
+// Weight w of p for x W^T over `rows` rows: through `transposed` when the caller keeps copies (decoding),
+// else as stored.
+template <backend B, real T>
+linear_weight<T> weight_for(B& be, const param_arena<B, T>& p, std::size_t w, std::int64_t rows,
+                            transposed_weights<B, T>* transposed) {
+  return transposed ? transposed->get(be, p, w, rows) : linear_weight<T>(p[w]);
+}
+
 }  // namespace patchzoo::nn

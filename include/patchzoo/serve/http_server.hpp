@@ -1,8 +1,9 @@
 #pragma once
 // An event-driven HTTP/1.1 server (Boost.Beast over Asio). A few I/O threads own every connection, so an
 // idle or slow client costs a socket, a timer and a 16 KiB read buffer, never a thread; only complete
-// requests reach the pool of handler threads. Each I/O thread runs its own io_context and keeps the connections it is dealt (round
-// robin at accept): a connection's events never wake another thread, and no strand serialises them.
+// requests reach the pool of handler threads. Each I/O thread runs its own io_context and keeps the
+// connections it is dealt (round robin at accept): a connection's events never wake another thread, and no
+// strand serialises them.
 // The limits (docs/reliability.md, "The server's limits"):
 //   - a request must arrive whole within read_timeout of the moment the server starts waiting for it, so a
 //     slowloris client or an idle keep-alive connection is closed after that long;
