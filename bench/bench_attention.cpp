@@ -2,7 +2,8 @@
 // into 2048 tokens, 4 heads of 64, causal ranges from ops/attention_ranges.hpp. q, k and v are strided
 // slices of one fused QKV buffer, as the transformer uses them. Reports tokens/s and the effective
 // GFLOP/s of the score and value products (4 D flops per visible query-key pair forward, 10 D backward:
-// the backward pass recomputes the scores, then forms dV, dP, dQ and dK).
+// the backward pass recomputes the scores, then forms dV, dP, dQ and dK). BM_decode_attention: one decode
+// step's one-query attention over KV caches, by both of the eigen backend's kernels.
 #include <cmath>
 #include <vector>
 
@@ -88,6 +89,44 @@ void BM_attention_backward_eigen(benchmark::State& state) {
   }
   set_counters(state, p, 10.0);
 }
+
+// One decode step's attention as the sampler runs it: one query per sequence against its own cache of
+// `keys` positions, in 4 layers' caches (the demo's baseline: 2 heads of 64). 10 sequences' caches
+// (10 MiB) stay in this VM's 32 MiB L3, 40 sequences' (40 MiB, batch 20 ungrouped) stream from DRAM.
+// "loops" (the plain per-key loops, the anchor) against "vectors" (sums in registers, 16 keys at a time).
+void BM_decode_attention(benchmark::State& state) {
+  constexpr std::int64_t layers = 4, slots = 256, dheads = 2;
+  const bool vectors = state.range(0) == 1;
+  const std::int64_t sequences = state.range(1), keys = state.range(2);
+  std::vector<tensor<float>> k_caches, v_caches;
+  for (std::int64_t l = 0; l < layers; ++l) {
+    k_caches.push_back(bench::random_tensor<float>(shape_t{sequences * slots, dheads, head_dim}, 20 + l));
+    v_caches.push_back(bench::random_tensor<float>(shape_t{sequences * slots, dheads, head_dim}, 40 + l));
+  }
+  const auto q = bench::random_tensor<float>(shape_t{sequences, dheads, head_dim}, 13);
+  tensor<float> out(shape_t{sequences, dheads, head_dim}), lse(shape_t{sequences, dheads});
+  std::vector<std::int32_t> ranges;
+  for (std::int64_t s = 0; s < sequences; ++s) {
+    ranges.push_back(static_cast<std::int32_t>(s * slots));
+    ranges.push_back(static_cast<std::int32_t>(s * slots + keys));
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  eigen_detail::attention_scratch<float> scratch;
+  for (auto _ : state)
+    for (std::int64_t l = 0; l < layers; ++l)
+      for (std::int64_t s = 0; s < sequences; ++s) {
+        const auto call = vectors ? eigen_detail::attention_query_vectors<head_dim / 16>
+                                  : eigen_detail::attention_query_loops<float>;
+        call(out.view(), lse.view(), q.cview(), k_caches[l].cview(), v_caches[l].cview(), ranges.data(), scale, s, 0,
+             dheads, scratch);
+      }
+  const double bytes = 2.0 * static_cast<double>(layers * sequences * keys * dheads * head_dim) * sizeof(float);
+  state.counters["cache GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_decode_attention)
+    ->ArgNames({"vectors", "sequences", "keys"})
+    ->ArgsProduct({{0, 1}, {10, 40}, {128, 256}})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK(BM_attention_forward_eigen)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_attention_backward_eigen)->Unit(benchmark::kMillisecond)->UseRealTime();

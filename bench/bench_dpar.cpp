@@ -8,6 +8,7 @@
 //  * DPAR sampling with entropy models of other sizes (the cost the entropy model adds);
 //  * baseline sampling over images {1, 4, 20, 64} x grid {16, 24} (BM_sample_baseline_sweep), the
 //    PyTorch comparison of bench/anchors/compare_sample.sh;
+//  * the baseline decoded in cache-sized groups of images against all at once (BM_sample_baseline_grouped_vs_all);
 //  * DPAR against the baseline in one loop at 16 x 16 (patches of mean 1.81) and 24 x 24 (mean 2.06)
 //    (BM_sample_dpar_vs_baseline).
 // Patches: static lengths of mean 1.81 (the paper's 256 px reduction). Entropy patches of the same mean
@@ -135,8 +136,7 @@ void BM_sample_baseline(benchmark::State& state) {
   dpar::llamagen_model<be_t, float> model(baseline_config(), 1);
   const std::int64_t images = state.range(0);
   for (auto _ : state) {
-    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), dpar::guidance::classifier_free);
-    benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+    benchmark::DoNotOptimize(dpar::sample_baseline_tokens(be, model, class_labels(images), kVocab, kGuided));
   }
   add_sampling_counters(state, images, baseline_sampling_flops(baseline_config()));
 }
@@ -159,8 +159,7 @@ void BM_sample_baseline_sweep(benchmark::State& state) {
   const auto config = baseline_config(grid);
   dpar::llamagen_model<be_t, float> model(config, 1);
   for (auto _ : state) {
-    dpar::baseline_stepper<be_t> stepper(model, class_labels(images), dpar::guidance::classifier_free);
-    benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, config.vocab, kGuided));
+    benchmark::DoNotOptimize(dpar::sample_baseline_tokens(be, model, class_labels(images), config.vocab, kGuided));
   }
   add_sampling_counters(state, images, baseline_sampling_flops(config));
 }
@@ -168,6 +167,38 @@ BENCHMARK(BM_sample_baseline_sweep)
     ->ArgNames({"images", "grid"})
     ->ArgsProduct({{1, 4, 20, 64}, {16, 24}})
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+
+// The baseline decoded in groups of images_per_group() (their KV caches fit the eigen backend's decode
+// cache budget, a third of the last-level cache) against all 20 images at once, timed apart in each iteration: grouped_vs_all is the gain.
+void BM_sample_baseline_grouped_vs_all(benchmark::State& state) {
+  be_t be;
+  const std::int64_t images = 20, grid = state.range(0);
+  const auto config = baseline_config(grid);
+  dpar::llamagen_model<be_t, float> model(config, 1);
+  const auto labels = class_labels(images);
+  const auto g = dpar::guidance::classifier_free;
+  const auto per_group = dpar::images_per_group<be_t>(images, dpar::baseline_stepper<be_t>::footprint(model, g));
+  const auto stepper_of = [&](const std::vector<std::int32_t>& group) { return dpar::baseline_stepper<be_t>(model, group, g); };
+  double all_seconds = 0, grouped_seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(dpar::sample_in_groups(be, labels, images, config.vocab, kGuided, stepper_of));
+    const auto middle = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(dpar::sample_in_groups(be, labels, per_group, config.vocab, kGuided, stepper_of));
+    all_seconds += std::chrono::duration<double>(middle - start).count();
+    grouped_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - middle).count();
+  }
+  const double sampled = static_cast<double>(images * state.iterations());
+  state.counters["images/group"] = static_cast<double>(per_group);
+  state.counters["all images/s"] = sampled / all_seconds;
+  state.counters["grouped images/s"] = sampled / grouped_seconds;
+  state.counters["grouped_vs_all"] = all_seconds / grouped_seconds;
+}
+BENCHMARK(BM_sample_baseline_grouped_vs_all)
+    ->ArgName("grid")
+    ->Arg(16)
+    ->Arg(24)
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
 // DPAR with its entropy model (state.range(1) wide, state.range(2) layers); range(3) = 1: re-forward.
 void BM_sample_dpar(benchmark::State& state) {
@@ -181,8 +212,7 @@ void BM_sample_dpar(benchmark::State& state) {
       dpar::dpar_reforward_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), dpar::guidance::classifier_free);
       benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
     } else {
-      dpar::dpar_stepper<be_t> stepper(model, &entropy, static_patches(), class_labels(images), dpar::guidance::classifier_free);
-      benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+      benchmark::DoNotOptimize(dpar::sample_dpar_tokens(be, model, &entropy, static_patches(), class_labels(images), kVocab, kGuided));
     }
   }
   // DPAR's two CFG branches plus one unconditional entropy pass per image. The re-forward sampler does
@@ -226,11 +256,9 @@ void BM_sample_dpar_vs_baseline(benchmark::State& state) {
   double baseline_seconds = 0, dpar_seconds = 0;
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
-    dpar::baseline_stepper<be_t> base_stepper(baseline, class_labels(images), dpar::guidance::classifier_free);
-    benchmark::DoNotOptimize(dpar::sample_tokens(be, base_stepper, images, kVocab, kGuided));
+    benchmark::DoNotOptimize(dpar::sample_baseline_tokens(be, baseline, class_labels(images), kVocab, kGuided));
     const auto middle = std::chrono::steady_clock::now();
-    dpar::dpar_stepper<be_t> stepper(model, &entropy, patches, class_labels(images), dpar::guidance::classifier_free);
-    benchmark::DoNotOptimize(dpar::sample_tokens(be, stepper, images, kVocab, kGuided));
+    benchmark::DoNotOptimize(dpar::sample_dpar_tokens(be, model, &entropy, patches, class_labels(images), kVocab, kGuided));
     baseline_seconds += std::chrono::duration<double>(middle - start).count();
     dpar_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - middle).count();
   }

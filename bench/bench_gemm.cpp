@@ -186,7 +186,7 @@ void register_benchmarks() {
                                (transposed ? "transposed" : "stored");
       auto* b = benchmark::RegisterBenchmark(name.c_str(), bm_decode_projections, transposed, cold);
       b->ArgName("rows")->UseRealTime();
-      const std::vector<int> rows = cold ? std::vector<int>{2, 4, 8, 20} : std::vector<int>{4, 8, 20, 40, 64, 128};
+      const std::vector<int> rows = cold ? std::vector<int>{2, 4, 8, 20} : std::vector<int>{2, 4, 8, 10, 20, 40, 64, 128};
       for (const int r : rows) b->Arg(r);
       if (cold) b->Iterations(200);
     }

@@ -2,6 +2,7 @@
 // blocks and key chunks), cross-attention with empty ranges, long single-query decoding, strided rows
 // from a fused QKV buffer, and head counts that take each of the backward pass's threading paths.
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "backend_pair.hpp"
@@ -137,4 +138,24 @@ TEST_CASE_TEMPLATE("backends agree: lockstep decoding at head_dim 64, ranges of 
   }
   const auto ranges = int_tensor(shape_t{sequences, 2}, r);
   check_attention<T>("lockstep H=3 D=64", sequences, sequences * slots, 3, 64, ranges, 800);
+}
+
+// Every head size of the eigen backend's register kernel (16, 32, 64, 128) with heads that divide its 16
+// dot products (1, 2, 4, 8) and one that does not (3), keys left over after its blocks included.
+TEST_CASE_TEMPLATE("backends agree: lockstep decoding at every head size of the vector kernel", T, PZ_REAL_TYPES) {
+  const std::int64_t sequences = 12, slots = 70;
+  const std::int32_t lengths[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 33, 64, 70};
+  std::vector<std::int32_t> r;
+  for (std::int64_t i = 0; i < sequences; ++i) {
+    r.push_back(static_cast<std::int32_t>(i * slots));
+    r.push_back(static_cast<std::int32_t>(i * slots) + lengths[i]);
+  }
+  const auto ranges = int_tensor(shape_t{sequences, 2}, r);
+  const std::int64_t shapes[][2] = {{8, 16}, {4, 32}, {2, 64}, {1, 128}, {3, 32}};
+  std::uint64_t seed = 900;
+  for (const auto& hd : shapes) {
+    const std::int64_t heads = hd[0], dim = hd[1];
+    check_attention<T>("lockstep H=" + std::to_string(heads) + " D=" + std::to_string(dim), sequences,
+                       sequences * slots, heads, dim, ranges, seed++);
+  }
 }

@@ -4,9 +4,11 @@
 // end-to-end pipeline: entropy model -> entropies -> threshold -> DPAR -> samples.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <set>
 #include <vector>
 
 #include "dpar/tiny_pipeline.hpp"
@@ -291,6 +293,61 @@ TEST_CASE("sampler: cfg scale 1 equals conditional sampling; same seed, same sam
   dpar::baseline_stepper<xtensor_backend> stepper(model, labels, dpar::guidance::classifier_free);
   for (const auto& row : dpar::sample_tokens(be, stepper, 4, 6, sc))
     for (const auto t : row) CHECK(t < 6);
+}
+
+TEST_CASE("sampler: decoding the images in groups draws the samples of all at once") {
+  xtensor_backend be;
+  const std::vector<std::int32_t> labels{0, 1, 2, 1, 0, 2, 1};
+  const dpar::sampling_config sc{.cfg_scale = 2.0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, .seed = 9};
+  const auto g = dpar::guidance::classifier_free;
+  SUBCASE("baseline, groups of 7, 3 (as 2 + 2 + 3) and 1; progress runs to the last position") {
+    llama model(test::tiny_llamagen_config(true), 5);
+    const auto stepper_of = [&](const std::vector<std::int32_t>& group) { return dpar::baseline_stepper<xtensor_backend>(model, group, g); };
+    std::vector<std::int64_t> progress;
+    const auto all = dpar::sample_in_groups(be, labels, 7, 10, sc, stepper_of);
+    CHECK(all.size() == labels.size());
+    CHECK(dpar::sample_in_groups(be, labels, 3, 10, sc, stepper_of, [&](std::int64_t t) { progress.push_back(t); }) == all);
+    CHECK(dpar::sample_in_groups(be, labels, 1, 10, sc, stepper_of) == all);
+    CHECK(dpar::sample_baseline_tokens(be, model, labels, 10, sc) == all);  // xtensor: one group
+    CHECK(progress.size() == 3 * 12);
+    CHECK(std::is_sorted(progress.begin(), progress.end()));
+    CHECK(progress.back() == 12);
+    CHECK_THROWS_WITH_AS(dpar::sample_in_groups(be, labels, 0, 10, sc, stepper_of), doctest::Contains("per group must be >= 1"),
+                         patchzoo::error);
+  }
+  SUBCASE("DPAR with entropy patches: the same tokens and patch lengths") {
+    llama ent(test::tiny_llamagen_config(false), 6);
+    dpar_m model(test::tiny_dpar_config(), 7);
+    dpar::patcher_config pc;
+    pc.row_width = 4;
+    pc.threshold = median_entropy(entropy_rows(be, ent, test::tiny_token_file(7, 21)));
+    std::vector<std::vector<std::int32_t>> lengths(labels.size());
+    const auto stepper_of = [&](const std::vector<std::int32_t>& group) {
+      return dpar::dpar_stepper<xtensor_backend>(model, &ent, pc, group, g);
+    };
+    const auto keep_lengths = [&](const dpar::dpar_stepper<xtensor_backend>& stepper, std::int64_t first) {
+      for (std::size_t i = 0; i < stepper.lengths().size(); ++i) lengths[static_cast<std::size_t>(first) + i] = stepper.lengths()[i];
+    };
+    std::vector<std::vector<std::int32_t>> all_lengths;
+    const auto all = dpar::sample_dpar_tokens(be, model, &ent, pc, labels, 10, sc, {}, &all_lengths);
+    CHECK(dpar::sample_in_groups(be, labels, 2, 10, sc, stepper_of, {}, keep_lengths) == all);
+    CHECK(lengths == all_lengths);
+    std::set<std::size_t> patch_counts;
+    for (const auto& l : all_lengths) patch_counts.insert(l.size());
+    CHECK(patch_counts.size() > 1);  // the threshold makes images patch differently
+  }
+}
+
+TEST_CASE("images_per_group: groups fit the backend's decode cache budget, all images on other backends") {
+  const std::size_t budget = eigen_backend::decode_cache_budget_bytes();
+  CHECK(budget > 0);
+  CHECK(dpar::images_per_group<xtensor_backend>(20, {.weight_bytes = 0, .cache_bytes_per_image = budget}) == 20);
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = budget / 3}) == 3);
+  CHECK(dpar::images_per_group<eigen_backend>(2, {.weight_bytes = 1000, .cache_bytes_per_image = budget / 3}) == 2);
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 2 * budget}) == 1);
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 1}) == 20);
+  // Weights that stream from memory are read once per step for all images, never once per group.
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = budget + 1, .cache_bytes_per_image = budget / 3}) == 20);
 }
 
 TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold -> DPAR -> samples") {

@@ -1,6 +1,7 @@
 #pragma once
 // Sampling steps of the LlamaGen baseline: all images (and, with guidance, their null-class twins) decode
 // in lockstep with KV caches, one new slot per step.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +25,10 @@ class baseline_stepper {
     }
     if (g == guidance::classifier_free) sequences.insert(sequences.end(), labels.size(), static_cast<std::int32_t>(model.config().classes));
     state_ = model.start_lockstep(static_cast<std::int64_t>(sequences.size()), sequences);
+  }
+
+  static decode_footprint footprint(const llamagen_model<B, float>& model, guidance g) {
+    return {model.params().bytes(), static_cast<std::size_t>(halves(g)) * model.lockstep_cache_bytes_per_sequence()};
   }
 
   std::int64_t tokens() const { return model_.config().tokens; }

@@ -9,6 +9,7 @@
 //    t's patch, which is always the slot fed last.
 // Sequences are images x halves: with guidance the second half runs the null class. Both halves share the
 // tokens, so the encoder (which never sees the class) runs once per image.
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <numeric>
@@ -25,6 +26,16 @@ template <backend B, real T>
   requires transformer_ops<B, T>
 class dpar_incremental_decoder {
  public:
+  // Bytes of keys and values the caches below hold per image: the encoder's once, the global model's and
+  // the decoder's per half.
+  static std::size_t cache_bytes_per_image(const dpar_model<B, T>& model, guidance g) {
+    const auto& cfg = model.config();
+    const std::int64_t row = 2 * cfg.block.dim;  // one key and one value
+    const std::int64_t encoder = model.encoder().layers() * (cfg.tokens - 1);
+    const std::int64_t per_half = cfg.global_layers * (cfg.tokens + 1) + model.decoder().layers() * cfg.tokens;
+    return static_cast<std::size_t>((encoder + halves(g) * per_half) * row) * sizeof(T);
+  }
+
   // labels: one class per image; CFG adds a null-class sequence per image (rows images..2*images-1).
   dpar_incremental_decoder(const dpar_model<B, T>& model, std::vector<std::int32_t> labels, guidance g)
       : model_(model), c_(model.config().block), images_(static_cast<std::int64_t>(labels.size())),

@@ -4,6 +4,7 @@
 // "include the next token" turns H_1..H_t into lengths summing to t + 1; dpar_incremental_decoder then
 // advances the encoder by x_{t-1}, the global model by any patch that just completed, and the decoder by
 // one position. With guidance both halves share the lengths (they come from the shared tokens).
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -51,6 +52,17 @@ class dpar_stepper {
     }
     entropies_.assign(static_cast<std::size_t>(images_), std::vector<float>(static_cast<std::size_t>(c.tokens), 0.0f));
     lengths_.resize(static_cast<std::size_t>(images_));
+  }
+
+  // The entropy model's weights and caches included.
+  static decode_footprint footprint(const dpar_model<B, float>& model, const llamagen_model<B, float>* entropy_model,
+                                    guidance g) {
+    decode_footprint f{model.params().bytes(), dpar_incremental_decoder<B, float>::cache_bytes_per_image(model, g)};
+    if (entropy_model) {
+      f.weight_bytes += entropy_model->params().bytes();
+      f.cache_bytes_per_image += entropy_model->lockstep_cache_bytes_per_sequence();
+    }
+    return f;
   }
 
   std::int64_t tokens() const { return model_.config().tokens; }

@@ -6,6 +6,7 @@
 // attention runs over per-image ranges, never across images.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -215,6 +216,11 @@ class llamagen_model {
     std::vector<std::int32_t> labels;  // conditional: each sequence's class (the null class for CFG's half)
     std::int64_t sequences = 0, length = 0;
   };
+
+  // Bytes of the keys and values one sequence's lockstep caches hold.
+  std::size_t lockstep_cache_bytes_per_sequence() const {
+    return static_cast<std::size_t>(cfg_.layers * cfg_.slots() * 2 * cfg_.block.dim) * sizeof(T);
+  }
 
   lockstep_state start_lockstep(std::int64_t sequences, std::vector<std::int32_t> labels = {}) const {
     const char* op = "llamagen_model::start_lockstep";

@@ -124,15 +124,16 @@ class batch_token_sampler {
   }
 
   // cond (and uncond when guided) hold `images` rows of `stride` >= vocab logits; classes from vocab on
-  // are never drawn. Returns image i's token in tokens[i] (resized to `images`).
+  // are never drawn. Returns image i's token in tokens[i] (resized to `images`); row i draws as image
+  // first_image + i (sampling in groups).
   void draw(const float* cond, const float* uncond, std::int64_t stride, std::int64_t images, std::int64_t step,
-            std::vector<std::int32_t>& tokens) {
+            std::vector<std::int32_t>& tokens, std::int64_t first_image = 0) {
     check(stride >= vocab_, "batch_token_sampler", "rows of ", stride, " logits are shorter than the vocab ", vocab_);
     tokens.resize(static_cast<std::size_t>(images));
     for (std::int64_t i = 0; i < images; ++i) {
       guided_logits_into(cond + i * stride, uncond ? uncond + i * stride : nullptr, vocab_, config_.cfg_scale, probabilities_);
       logits_to_probabilities(probabilities_, config_, scratch_);
-      tokens[static_cast<std::size_t>(i)] = draw_token(probabilities_, draw_uniform(config_.seed, i, step));
+      tokens[static_cast<std::size_t>(i)] = draw_token(probabilities_, draw_uniform(config_.seed, first_image + i, step));
     }
   }
 

@@ -1,5 +1,6 @@
 #pragma once
 // What every sampler stepper hands to sample_tokens(): the logits of one position for every image.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct step_logits {
 };
 
 using token_rows = std::vector<std::vector<std::int32_t>>;  // per image: the tokens sampled so far
+
+// What decoding holds in memory: the weights every step reads, and the KV caches of one image (both
+// halves under guidance). sample_in_groups() sizes its groups of images from it.
+struct decode_footprint {
+  std::size_t weight_bytes = 0, cache_bytes_per_image = 0;
+};
 
 // Splits logits [sequences, vocab] (the conditional half first, then the null-class half under CFG).
 inline step_logits split_halves(const tensor<float>& all, std::int64_t images, guidance g) {

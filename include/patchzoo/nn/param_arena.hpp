@@ -69,6 +69,7 @@ class param_arena {
   tensor_view<T> flat() { return buffer_.view(); }
   const_view<T> flat() const { return buffer_.cview(); }
   const param_layout& layout() const { return layout_; }
+  std::size_t bytes() const { return static_cast<std::size_t>(layout_.total()) * sizeof(T); }
   void zero() { buffer_.zero(); }
 
  private:

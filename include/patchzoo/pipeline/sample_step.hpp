@@ -87,9 +87,7 @@ sample_result sample_baseline(B& be, dpar::llamagen_model<B, float>& model, cons
   r.labels = labels;
   r.grid_w = model.config().row_width;
   r.grid_h = model.config().tokens / r.grid_w;
-  dpar::baseline_stepper<B> stepper(model, labels, dpar::guidance_of(sc));
-  r.tokens = dpar::sample_tokens(be, stepper, static_cast<std::int64_t>(labels.size()),
-                                 std::min(codebook, model.config().vocab), sc, on_step);
+  r.tokens = dpar::sample_baseline_tokens(be, model, labels, std::min(codebook, model.config().vocab), sc, on_step);
   r.global_steps_per_image = static_cast<double>(model.config().tokens);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
@@ -108,10 +106,9 @@ sample_result sample_dpar(B& be, dpar::dpar_model<B, float>& model, dpar::llamag
   r.labels = labels;
   r.grid_w = model.config().row_width;
   r.grid_h = model.config().tokens / r.grid_w;
-  dpar::dpar_stepper<B> stepper(model, entropy_model, patcher, labels, dpar::guidance_of(sc));
   const auto n = static_cast<std::int64_t>(labels.size());
-  r.tokens = dpar::sample_tokens(be, stepper, n, std::min(codebook, model.config().vocab), sc, on_step);
-  r.lengths = stepper.lengths();
+  r.tokens = dpar::sample_dpar_tokens(be, model, entropy_model, patcher, labels, std::min(codebook, model.config().vocab),
+                                      sc, on_step, &r.lengths);
   double patches = 0;
   for (const auto& len : r.lengths) patches += static_cast<double>(len.size());
   r.global_steps_per_image = patches / static_cast<double>(n);

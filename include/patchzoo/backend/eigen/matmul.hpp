@@ -33,7 +33,7 @@ void skinny_gemm_trans_b(matrix_map<T> C, const const_matrix_map<T>& A, const co
 }
 
 // A few rows times B, where B is a weight kept transposed ([k, n]: KV-cached decoding holds such copies).
-// Each tile of up to 8 rows and 32 columns keeps its sums in 16 vector registers; per k it loads one
+// Each tile of up to 12 rows and 32 columns keeps its sums in vector registers; per k it loads one
 // 32-float piece of B's row k and broadcasts each row's x[r][k] into it, so B streams once from memory
 // and is reused from L1 by every row block, with nothing to pack. sgemm packs B on every call, which at
 // these row counts costs about what the multiply does; measured faster up to 256 rows (bench_gemm:
@@ -61,21 +61,30 @@ void broadcast_tile(const float* a, std::int64_t lda, const float* b, std::int64
     }
 }
 
-// Rows [0, m) of columns [j0, j0 + 16 * Vectors), in row blocks of 8, 4, 2, 1.
+// Tiles of 1..12 rows: 12 x 2 vectors of sums, B's two vectors and a broadcast fill 27 of AVX-512's 32
+// registers.
+constexpr int broadcast_tile_max_rows = 12;
+
+template <int Vectors, int Rows = broadcast_tile_max_rows>
+void broadcast_tile_of(int rows, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k,
+                       float alpha, float beta, float* c, std::int64_t ldc) {
+  if constexpr (Rows >= 1) {
+    if (rows == Rows) return broadcast_tile<Rows, Vectors>(a, lda, b, ldb, k, alpha, beta, c, ldc);
+    broadcast_tile_of<Vectors, Rows - 1>(rows, a, lda, b, ldb, k, alpha, beta, c, ldc);
+  }
+}
+
+// Rows [0, m) of columns [j0, j0 + 16 * Vectors), in as few tiles as fit and of near-equal height: a
+// short remainder tile (10 rows as 8 + 2) would stream B's panel once more for little arithmetic.
 template <int Vectors>
 void broadcast_panel(const float* a, std::int64_t m, std::int64_t k, const float* b, std::int64_t n, std::int64_t j0,
                      float alpha, float beta, float* c) {
-  std::int64_t i = 0;
-  for (; i + 8 <= m; i += 8) broadcast_tile<8, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
-  if (i + 4 <= m) {
-    broadcast_tile<4, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
-    i += 4;
+  const std::int64_t tiles = (m + broadcast_tile_max_rows - 1) / broadcast_tile_max_rows;
+  for (std::int64_t t = 0, i = 0; t < tiles; ++t) {
+    const std::int64_t rows = (m - i) / (tiles - t);  // the remaining rows split evenly over the remaining tiles
+    broadcast_tile_of<Vectors>(static_cast<int>(rows), a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
+    i += rows;
   }
-  if (i + 2 <= m) {
-    broadcast_tile<2, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
-    i += 2;
-  }
-  if (i < m) broadcast_tile<1, Vectors>(a + i * k, k, b + j0, n, k, alpha, beta, c + i * n + j0, n);
 }
 
 inline void broadcast_gemm(matrix_map<float> C, const const_matrix_map<float>& A, const const_matrix_map<float>& B,
