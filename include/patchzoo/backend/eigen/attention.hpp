@@ -12,8 +12,8 @@
 
 #include "patchzoo/backend/contracts/index_values.hpp"
 #include "patchzoo/backend/contracts/transformer.hpp"
+#include "patchzoo/backend/eigen/attention_query.hpp"
 #include "patchzoo/backend/eigen/eigen_includes.hpp"
-#include "patchzoo/backend/eigen/float16x.hpp"
 
 namespace patchzoo {
 
@@ -58,13 +58,6 @@ inline std::pair<std::int64_t, std::int64_t> row_window(const std::int32_t* rang
   return {lo, std::max(lo, hi)};
 }
 
-// Per-thread scratch of the forward pass, reused across blocks.
-template <class T>
-struct attention_scratch {
-  row_matrix<T> scores, acc;
-  std::vector<T> row_max, row_sum;  // on the sparse path row_max holds one query's scores
-};
-
 // A block whose queries see far fewer keys than the union of their ranges (one query per sequence in
 // lockstep decoding: the union spans every sequence's cache) is cheaper one query at a time than as a
 // masked GEMM over the union. Dense below 4x waste: a GEMM runs several times faster per FLOP than gemv.
@@ -72,136 +65,6 @@ inline bool sparse_block(const std::int32_t* ranges, std::int64_t i0, std::int64
   std::int64_t keys = 0;
   for (std::int64_t i = i0; i < i1; ++i) keys += std::max(0, ranges[2 * i + 1] - ranges[2 * i]);
   return 4 * keys < (i1 - i0) * span;
-}
-
-// Softmax over each head's n scores in place (s[(h - h0) * n + j]); the output rows of those heads zeroed
-// for the weighted sum of values that follows.
-template <class T>
-void query_softmax(T* s, std::int64_t n, T* o, const tensor_view<T>& lse, std::int64_t i, std::int64_t heads,
-                   std::int64_t d, std::int64_t h0, std::int64_t h1) {
-  for (std::int64_t h = h0; h < h1; ++h) {
-    array_map<T> probs(s + (h - h0) * n, n);
-    const T m = probs.maxCoeff();
-    probs = (probs - m).exp();  // Eigen's vectorised exp
-    const T total = probs.sum();
-    probs /= total;
-    lse.data[i * heads + h] = m + std::log(total);
-    std::fill(o + h * d, o + (h + 1) * d, T(0));
-  }
-}
-
-// o[h] += sum over keys j in [b, e) of p[h][j] v[j][h] (p at s[(h - h0) * (e - b) + j - b]), reading each
-// value row's heads together: row by row, as the rows stream from memory. (Sums held in registers across
-// a block of keys, one head at a time, ran faster from L3 and 1.5x slower from DRAM: bench_attention.)
-template <class T>
-void add_weighted_values(T* o, const T* s, const const_view<T>& v, std::int64_t b, std::int64_t e, std::int64_t h0,
-                         std::int64_t h1) {
-  const std::int64_t d = v.dim(2), n = e - b;
-  for (std::int64_t j = b; j < e; ++j) {
-    const T* vj = v.data + j * v.strides[0];
-    for (std::int64_t h = h0; h < h1; ++h) {
-      const T p = s[(h - h0) * n + (j - b)];
-#pragma omp simd
-      for (std::int64_t c = 0; c < d; ++c) o[h * d + c] += p * vj[h * d + c];
-    }
-  }
-}
-
-// attention_forward_query for float heads of 16 * Vectors dims: the scores as 16 (key, head) dot products
-// at a time in vector registers, reduced together (lane_sums16) instead of one lane sum per key and head,
-// each key's heads together so that cache rows are read whole and in order. Where the heads do not
-// divide 16, and for the keys left over, one dot product at a time. About 1.5x faster than the plain
-// loops with the caches in L3, as fast from DRAM (bench_attention BM_decode_attention).
-template <int Vectors>
-void attention_query_vectors(const tensor_view<float>& out, const tensor_view<float>& lse, const const_view<float>& q,
-                             const const_view<float>& k, const const_view<float>& v, const std::int32_t* ranges,
-                             float scale, std::int64_t i, std::int64_t h0, std::int64_t h1, attention_scratch<float>& w) {
-  constexpr int block = float16x_lanes;
-  const std::int64_t heads = q.dim(1), d = q.dim(2), b = ranges[2 * i], e = ranges[2 * i + 1], n = e - b;
-  float* o = out.data + i * out.strides[0];
-  const float* qi = q.data + i * q.strides[0];
-  w.row_max.resize(static_cast<std::size_t>(n * (h1 - h0)));
-  float* s = w.row_max.data();  // scores of head h at s[(h - h0) * n + (j - b)]
-  const std::int64_t span = h1 - h0, keys_per_block = block % span == 0 ? block / span : 0;
-  std::int64_t j = b;
-  if (keys_per_block > 0)
-    for (; j + keys_per_block <= e; j += keys_per_block) {
-      float16x dots[block];
-      for (std::int64_t key = 0; key < keys_per_block; ++key) {
-        const float* kj = k.data + (j + key) * k.strides[0];
-        for (std::int64_t h = h0; h < h1; ++h) {
-          float16x& dot = dots[key * span + (h - h0)];
-          dot = *vec16(qi + h * d) * *vec16(kj + h * d);
-          for (int c = 1; c < Vectors; ++c) dot += *vec16(qi + h * d + c * block) * *vec16(kj + h * d + c * block);
-        }
-      }
-      alignas(64) float sums[block];
-      lane_sums16(dots, scale, sums);
-      for (std::int64_t key = 0; key < keys_per_block; ++key)
-        for (std::int64_t h = h0; h < h1; ++h) s[(h - h0) * n + (j + key - b)] = sums[key * span + (h - h0)];
-    }
-  for (; j < e; ++j) {  // the keys left over, one dot product at a time
-    const float* kj = k.data + j * k.strides[0];
-    for (std::int64_t h = h0; h < h1; ++h) {
-      float16x dot = *vec16(qi + h * d) * *vec16(kj + h * d);
-      for (int c = 1; c < Vectors; ++c) dot += *vec16(qi + h * d + c * block) * *vec16(kj + h * d + c * block);
-      s[(h - h0) * n + (j - b)] = scale * lane_sum(dot);
-    }
-  }
-  query_softmax(s, n, o, lse, i, heads, d, h0, h1);
-  add_weighted_values(o, s, v, b, e, h0, h1);
-}
-
-// attention_forward_query by plain loops over each key row's heads in turn, so a decode step streams every
-// cache row once; at these sizes (one query, a few hundred keys) a BLAS gemv call costs more in setup than
-// the arithmetic. Any type and head size; n = the query's keys, at least one.
-template <class T>
-void attention_query_loops(const tensor_view<T>& out, const tensor_view<T>& lse, const const_view<T>& q,
-                           const const_view<T>& k, const const_view<T>& v, const std::int32_t* ranges, T scale,
-                           std::int64_t i, std::int64_t h0, std::int64_t h1, attention_scratch<T>& w) {
-  const std::int64_t heads = q.dim(1), d = q.dim(2), b = ranges[2 * i], e = ranges[2 * i + 1], n = e - b;
-  T* o = out.data + i * out.strides[0];
-  const T* qi = q.data + i * q.strides[0];
-  w.row_max.resize(static_cast<std::size_t>(n * (h1 - h0)));
-  T* s = w.row_max.data();  // scores of head h at s[(h - h0) * n + (j - b)]
-  for (std::int64_t j = b; j < e; ++j) {
-    const T* kj = k.data + j * k.strides[0];
-    for (std::int64_t h = h0; h < h1; ++h) {
-      T dot = 0;
-#pragma omp simd reduction(+ : dot)
-      for (std::int64_t c = 0; c < d; ++c) dot += qi[h * d + c] * kj[h * d + c];
-      s[(h - h0) * n + (j - b)] = scale * dot;
-    }
-  }
-  query_softmax(s, n, o, lse, i, heads, d, h0, h1);
-  add_weighted_values(o, s, v, b, e, h0, h1);
-}
-
-// Query i against its own key range for heads [h0, h1), exact softmax (the range is at most the model's
-// context): float heads of 16, 32, 64 or 128 dims by attention_query_vectors, others by the plain loops.
-template <class T>
-void attention_forward_query(const tensor_view<T>& out, const tensor_view<T>& lse, const const_view<T>& q,
-                             const const_view<T>& k, const const_view<T>& v, const std::int32_t* ranges, T scale,
-                             std::int64_t i, std::int64_t h0, std::int64_t h1, attention_scratch<T>& w) {
-  const std::int64_t heads = q.dim(1), d = q.dim(2), n = ranges[2 * i + 1] - ranges[2 * i];
-  if (n <= 0) {
-    T* o = out.data + i * out.strides[0];
-    for (std::int64_t h = h0; h < h1; ++h) {
-      std::fill(o + h * d, o + (h + 1) * d, T(0));
-      lse.data[i * heads + h] = -std::numeric_limits<T>::infinity();
-    }
-    return;
-  }
-  if constexpr (std::is_same_v<T, float>) {
-    switch (d) {
-      case 16: return attention_query_vectors<1>(out, lse, q, k, v, ranges, scale, i, h0, h1, w);
-      case 32: return attention_query_vectors<2>(out, lse, q, k, v, ranges, scale, i, h0, h1, w);
-      case 64: return attention_query_vectors<4>(out, lse, q, k, v, ranges, scale, i, h0, h1, w);
-      case 128: return attention_query_vectors<8>(out, lse, q, k, v, ranges, scale, i, h0, h1, w);
-      default: break;
-    }
-  }
-  attention_query_loops(out, lse, q, k, v, ranges, scale, i, h0, h1, w);
 }
 
 template <class T>
