@@ -116,11 +116,11 @@ void attention_query_vectors(const tensor_view<float>& out, const tensor_view<fl
     }
   }
   query_softmax(s, n, o, lse, i, heads, d, h0, h1);
-  if constexpr (Vectors <= 8) {  // up to 16 registers of sums
-    if (span == 1) return add_weighted_values_vectors<Vectors, 1>(o, s, v, b, e, h0);
-    if (span == 2) return add_weighted_values_vectors<Vectors, 2>(o, s, v, b, e, h0);
-    if (span == 4 && Vectors <= 4) return add_weighted_values_vectors<Vectors, 4>(o, s, v, b, e, h0);
-  }
+  // Sums in at most 16 registers: 1 or 2 heads of any size, 4 heads of up to 64 dims.
+  if (span == 1) return add_weighted_values_vectors<Vectors, 1>(o, s, v, b, e, h0);
+  if (span == 2) return add_weighted_values_vectors<Vectors, 2>(o, s, v, b, e, h0);
+  if constexpr (Vectors <= 4)
+    if (span == 4) return add_weighted_values_vectors<Vectors, 4>(o, s, v, b, e, h0);
   add_weighted_values(o, s, v, b, e, h0, h1);
 }
 
