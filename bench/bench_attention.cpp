@@ -93,7 +93,8 @@ void BM_attention_backward_eigen(benchmark::State& state) {
 // One decode step's attention as the sampler runs it: one query per sequence against its own cache of
 // `keys` positions, in 4 layers' caches (the demo's baseline: 2 heads of 64). 10 sequences' caches
 // (10 MiB) stay in this VM's 32 MiB L3, 40 sequences' (40 MiB, batch 20 ungrouped) stream from DRAM.
-// "loops" (the plain per-key loops, the anchor) against "vectors" (sums in registers, 16 keys at a time).
+// "loops" (the plain per-key loops, the anchor) against "vectors" (16 (key, head) dot products reduced
+// together, the weighted values summed in registers).
 void BM_decode_attention(benchmark::State& state) {
   constexpr std::int64_t layers = 4, slots = 256, dheads = 2;
   const bool vectors = state.range(0) == 1;

@@ -169,7 +169,8 @@ BENCHMARK(BM_sample_baseline_sweep)
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 // The baseline decoded in groups of images_per_group() (their KV caches fit the eigen backend's decode
-// cache budget, a third of the last-level cache) against all 20 images at once, timed apart in each iteration: grouped_vs_all is the gain.
+// cache budget, a third of the last-level cache) against all 20 images at once, timed apart in each
+// iteration: grouped_vs_all is the gain.
 void BM_sample_baseline_grouped_vs_all(benchmark::State& state) {
   be_t be;
   const std::int64_t images = 20, grid = state.range(0);

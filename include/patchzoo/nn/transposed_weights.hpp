@@ -2,9 +2,8 @@
 // Transposed copies of a model's linear weights for KV-cached decoding, on backends that multiply a few
 // rows faster by W^T stored [in, out] than by W [out, in]: the eigen backend from 9 rows (from 2 where the
 // model's weights fit its decode cache budget), where its broadcast GEMM streams W^T and sgemm would
-// repack W on every call. Copies are made on first use and
-// are a snapshot: they do not follow later changes to the weights, so a decode state that holds them
-// must not outlive a training step.
+// repack W on every call. Copies are made on first use and are a snapshot: they do not follow later
+// changes to the weights, so a decode state that holds them must not outlive a training step.
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
