@@ -345,9 +345,22 @@ TEST_CASE("images_per_group: groups fit the backend's decode cache budget, all i
   CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = budget / 3}) == 3);
   CHECK(dpar::images_per_group<eigen_backend>(2, {.weight_bytes = 1000, .cache_bytes_per_image = budget / 3}) == 2);
   CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 2 * budget}) == 1);
-  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 1}) == 20);
+  // Small caches: no more images than bring the thinnest projection to the backend's full-rate rows.
+  constexpr std::int64_t full = eigen_backend::decode_full_rate_rows;
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 1}) == full);
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 1, .rows_per_image = 2}) ==
+        full / 2);
+  CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 1, .rows_per_image = 3}) ==
+        (full + 2) / 3);
+  CHECK(dpar::images_per_group<eigen_backend>(2, {.weight_bytes = 1000, .cache_bytes_per_image = 1}) == 2);
+  CHECK_THROWS_WITH(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = 1000, .cache_bytes_per_image = 1, .rows_per_image = 0}),
+                    doctest::Contains("rows per image"));
   // Weights that stream from memory are read once per step for all images, never once per group.
   CHECK(dpar::images_per_group<eigen_backend>(20, {.weight_bytes = budget + 1, .cache_bytes_per_image = budget / 3}) == 20);
+  // The baseline's footprint: both CFG halves are rows of every projection.
+  dpar::llamagen_model<eigen_backend, float> model(test::tiny_llamagen_config(true), 1);
+  CHECK(dpar::baseline_stepper<eigen_backend>::footprint(model, dpar::guidance::classifier_free).rows_per_image == 2);
+  CHECK(dpar::baseline_stepper<eigen_backend>::footprint(model, dpar::guidance::none).rows_per_image == 1);
 }
 
 TEST_CASE("pipeline: tiny token file -> entropy model -> entropies -> threshold -> DPAR -> samples") {

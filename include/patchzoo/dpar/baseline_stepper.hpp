@@ -28,7 +28,8 @@ class baseline_stepper {
   }
 
   static decode_footprint footprint(const llamagen_model<B, float>& model, guidance g) {
-    return {model.params().bytes(), static_cast<std::size_t>(halves(g)) * model.lockstep_cache_bytes_per_sequence()};
+    return {model.params().bytes(), static_cast<std::size_t>(halves(g)) * model.lockstep_cache_bytes_per_sequence(),
+            halves(g)};
   }
 
   std::int64_t tokens() const { return model_.config().tokens; }

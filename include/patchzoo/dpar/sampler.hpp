@@ -46,13 +46,19 @@ token_rows sample_tokens(B& be, Stepper& stepper, std::int64_t images, std::int6
 
 // How many of `images` images to decode together: on a backend with a decode cache budget
 // (nn/decode_cache_budget.hpp) and weights that fit it, as many as keep their KV caches within it too, at
-// least one; else all of them (weights that stream from memory anyway are better read once per step for
-// every image, and a GPU wants the widest batch).
+// least one, and no more than bring the step's thinnest projection to the backend's full-rate rows where it
+// names them (more images would only add cache traffic); else all of them (weights that stream from memory
+// anyway are better read once per step for every image, and a GPU wants the widest batch).
 template <backend B>
 std::int64_t images_per_group(std::int64_t images, const decode_footprint& footprint) {
   const std::int64_t all = std::max<std::int64_t>(images, 1);
   if (!nn::fits_decode_cache<B>(footprint.weight_bytes)) return all;
-  for (std::int64_t n = all; n > 1; --n)
+  std::int64_t wanted = all;
+  if constexpr (nn::has_decode_full_rate_rows<B>) {
+    check(footprint.rows_per_image >= 1, "images_per_group", "rows per image must be >= 1, got ", footprint.rows_per_image);
+    wanted = std::min(all, (B::decode_full_rate_rows + footprint.rows_per_image - 1) / footprint.rows_per_image);
+  }
+  for (std::int64_t n = wanted; n > 1; --n)
     if (nn::fits_decode_cache<B>(static_cast<std::size_t>(n) * footprint.cache_bytes_per_image)) return n;
   return 1;
 }

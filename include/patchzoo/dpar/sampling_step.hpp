@@ -22,9 +22,12 @@ struct step_logits {
 using token_rows = std::vector<std::vector<std::int32_t>>;  // per image: the tokens sampled so far
 
 // What decoding holds in memory: the weights every step reads, and the KV caches of one image (both
-// halves under guidance). sample_in_groups() sizes its groups of images from it.
+// halves under guidance); and the fewest rows per image that any of a step's projections multiplies
+// (the baseline's 2 under CFG, DPAR's entropy model and encoder 1). images_per_group() sizes its groups
+// of images from it.
 struct decode_footprint {
   std::size_t weight_bytes = 0, cache_bytes_per_image = 0;
+  std::int64_t rows_per_image = 1;
 };
 
 // Splits logits [sequences, vocab] (the conditional half first, then the null-class half under CFG).

@@ -5,6 +5,7 @@
 // its images in groups whose KV caches fit (dpar/sampler.hpp). GPU backends name none.
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 
 namespace patchzoo::nn {
 
@@ -19,5 +20,12 @@ bool fits_decode_cache(std::size_t bytes) {
   if constexpr (has_decode_cache_budget<B>) return bytes <= B::decode_cache_budget_bytes();
   return false;
 }
+
+// A backend may also name decode_full_rate_rows: from how many rows its decode projections reach their
+// full rate with the weights in cache. More rows than that gain no arithmetic rate, only cache traffic.
+template <class B>
+concept has_decode_full_rate_rows = requires {
+  { B::decode_full_rate_rows } -> std::convertible_to<std::int64_t>;
+};
 
 }  // namespace patchzoo::nn
