@@ -1,5 +1,6 @@
 # ctest driver for the program's own command-line messages: an unknown subcommand is named with the ones
-# there are (top level and nested), --help shows defaults, and `demo` checks --data before it creates --out.
+# there are (top level and nested), --help shows defaults, `demo` checks --data before it creates --out, and
+# `dpar sample` checks the directory of --out before it loads anything.
 cmake_minimum_required(VERSION 3.25)
 
 function(run_cli)
@@ -55,3 +56,12 @@ if(rc EQUAL 1 AND named_at GREATER_EQUAL 0 AND NOT EXISTS "${demo_out}")
   set(refused_first TRUE)
 endif()
 expect(refused_first "patchzoo demo --data <missing>: expected the data error and no ${demo_out}")
+
+# A sample grid into a directory that does not exist is refused before anything is loaded or sampled.
+run_cli(dpar sample --out "${WORK_DIR}/cli_messages_no_dir/grid.png" --checkpoint "${CMAKE_CURRENT_LIST_FILE}"
+        --tokenizer "${WORK_DIR}")
+set(missing_dir_named FALSE)
+if(NOT rc EQUAL 0 AND err MATCHES "cli_messages_no_dir of [^\n]*grid.png does not exist")
+  set(missing_dir_named TRUE)
+endif()
+expect(missing_dir_named "patchzoo dpar sample --out <missing dir>/grid.png: expected the directory named")

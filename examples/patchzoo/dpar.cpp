@@ -21,6 +21,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
+#include "output_file.hpp"
 #include "distributed.hpp"
 #include "recipe_options.hpp"
 #include "sampling_options.hpp"
@@ -114,10 +115,13 @@ template <class B>
 void run_sample(const dpar_options& o) {
   B be;
   const auto meta = dpar::read_checkpoint_metadata(o.checkpoint);
+  pipeline::sampled_kind(meta, o.checkpoint);
   auto tok = vq::load_tokenizer(be, o.tokenizer);
   const std::int64_t codebook = tok->config().codebook_size;
   const std::int64_t classes = dpar::metadata_detail::int_field(meta, "model.classes");
   const auto chosen = pipeline::parse_classes(o.class_list, classes);
+  const std::int64_t image_side = pipeline::tokenizer_grid(o.tokenizer) * tok->config().downsample;
+  image::layout_grid(image_side, image_side, pipeline::class_grid(chosen, o.per_class, classes));  // before sampling
   const auto labels = pipeline::class_labels(chosen, o.per_class);
   progress bar("sample", dpar::metadata_detail::int_field(meta, "model.tokens"), {.unit = "token"});
   const auto s = pipeline::sample_checkpoint(be, o.checkpoint, o.entropy_model, labels, o.sampling, codebook, o.overrides,
@@ -240,8 +244,9 @@ void register_dpar(CLI::App& app) {
   sample->add_option("--per-class", o->per_class, "samples per class")->check(CLI::PositiveNumber);
   add_sampling_options(sample, o->sampling, o->overrides);
   sample->add_option("--seed", o->sampling.seed, "sampling seed");
-  sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
-  sample->add_option("--out", o->out, "output PNG")->required();
+  sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file")
+      ->check(file_in_existing_directory);
+  sample->add_option("--out", o->out, "output PNG")->required()->check(file_in_existing_directory);
   sample->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_sample<B>(*o); }); });
 
   auto* flops = dp->add_subcommand("flops", "Parameters and FLOPs per image: the paper's sizes and a configured model");

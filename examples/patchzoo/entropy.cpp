@@ -23,6 +23,7 @@
 #include "patchzoo/vq/vq_checkpoint.hpp"
 #include "backend_choice.hpp"
 #include "distributed.hpp"
+#include "output_file.hpp"
 #include "recipe_options.hpp"
 #include "subcommands.hpp"
 
@@ -204,7 +205,7 @@ void register_entropy(CLI::App& app) {
   add_common(compute, *o);
   compute->add_option("--tokens", o->tokens, "token file")->required()->check(CLI::ExistingFile);
   compute->add_option("--model", o->model, "entropy model: a checkpoint of `entropy train` or a GPT converted by scripts/convert-llamagen")->required()->check(CLI::ExistingFile);
-  compute->add_option("--out", o->out, "entropy file to write")->required();
+  compute->add_option("--out", o->out, "entropy file to write")->required()->check(file_in_existing_directory);
   compute->add_option("--batch", o->eval_batch, "images per forward pass")->check(CLI::PositiveNumber);
   compute->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_compute<B>(*o); }); });
 

@@ -18,6 +18,7 @@
 #include "patchzoo/util/report.hpp"
 #include "patchzoo/vq/vq16_import.hpp"
 #include "backend_choice.hpp"
+#include "output_file.hpp"
 #include "sampling_options.hpp"
 #include "subcommands.hpp"
 
@@ -44,6 +45,15 @@ void run_sample(const llamagen_options& o) {
   check(codebook == mc.vocab, "llamagen sample", o.vq, " has ", codebook, " codes but the GPT in ", o.gpt,
         " predicts ", mc.vocab, ": they are not a pair");
   const auto chosen = pipeline::parse_classes(o.class_list, mc.classes);
+  image::grid_options g;
+  g.rows = static_cast<std::int64_t>(chosen.size());
+  g.cols = o.per_class;
+  g.scale = 1;  // 256 px images: large enough as they are
+  g.lo = -1.0;
+  g.hi = 1.0;
+  for (const auto c : chosen) g.row_labels.push_back(std::to_string(c));
+  const std::int64_t pixels_per_token = std::int64_t{1} << (vq->config().levels() - 1);  // each level but the last halves
+  image::layout_grid(mc.tokens / mc.row_width * pixels_per_token, mc.row_width * pixels_per_token, g);  // before sampling
   const auto labels = pipeline::class_labels(chosen, o.per_class);
   progress bar("sample", mc.tokens, {.unit = "token"});
   const auto s = pipeline::sample_baseline(be, *gpt, labels, o.sampling, codebook, [&](std::int64_t step) { bar.update(step); });
@@ -55,13 +65,6 @@ void run_sample(const llamagen_options& o) {
     std::copy(s.tokens[static_cast<std::size_t>(i)].begin(), s.tokens[static_cast<std::size_t>(i)].end(),
               codes.data() + i * s.grid_h * s.grid_w);
   const auto images = vq->decode(be, codes);  // [n, 3, H, W] in [-1, 1]
-  image::grid_options g;
-  g.rows = static_cast<std::int64_t>(chosen.size());
-  g.cols = o.per_class;
-  g.scale = 1;  // 256 px images: large enough as they are
-  g.lo = -1.0;
-  g.hi = 1.0;
-  for (const auto c : chosen) g.row_labels.push_back(std::to_string(c));
   image::write_png(o.out, image::image_grid(images.cview(), g));
 
   report r;
@@ -100,8 +103,9 @@ void register_llamagen(CLI::App& app) {
   sample->add_option("--per-class", o->per_class, "samples per class (one grid row per class)")->check(CLI::PositiveNumber);
   add_sampling_filters(sample, o->sampling);
   sample->add_option("--seed", o->sampling.seed, "sampling seed");
-  sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file");
-  sample->add_option("--out", o->out, "output PNG")->required();
+  sample->add_option("--tokens-out", o->tokens_out, "also write the sampled tokens as a token file")
+      ->check(file_in_existing_directory);
+  sample->add_option("--out", o->out, "output PNG")->required()->check(file_in_existing_directory);
   sample->add_flag("--json", o->json, "print one JSON object on stdout");
   sample->callback([o] { with_cpu_backend(o->backend, [&]<class B>() { run_sample<B>(*o); }); });
 }

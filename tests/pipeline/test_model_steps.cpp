@@ -8,6 +8,7 @@
 
 #include "patchzoo/dpar/model_checkpoint.hpp"
 #include "patchzoo/image/image_reader.hpp"
+#include "patchzoo/io/safetensors.hpp"
 #include "patchzoo/pipeline/dpar_step.hpp"
 #include "patchzoo/pipeline/entropy_step.hpp"
 #include "patchzoo/pipeline/sample_step.hpp"
@@ -207,8 +208,15 @@ TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, co
   const auto capped = pipeline::sample_checkpoint(be, d.checkpoint, ent_summary.checkpoint, labels, sc, 10,
                                                   {.threshold = 1e6, .max_patch = 2});
   for (const auto& len : capped.lengths) CHECK(len == std::vector<std::int32_t>{1, 2, 1, 2, 2, 2, 2});
-  CHECK_THROWS_AS(pipeline::sample_checkpoint(be, ent_summary.checkpoint, {}, labels, sc, 10), error);
+  CHECK_THROWS_WITH_AS(pipeline::sample_checkpoint(be, ent_summary.checkpoint, {}, labels, sc, 10),
+                       doctest::Contains("holds the unconditional entropy model"), error);
   CHECK_THROWS_AS(pipeline::sample_checkpoint(be, d.checkpoint, {}, labels, sc, 10), error);  // entropy model missing
+  safetensors_writer not_a_model;  // a file of tensors without the metadata of a model
+  const tensor<float> weight(shape_t{2, 2});
+  not_a_model.add("weight", weight.cview());
+  not_a_model.write(dir / "weights.safetensors");
+  CHECK_THROWS_WITH_AS(dpar::read_checkpoint_metadata(dir / "weights.safetensors"),
+                       doctest::Contains("weights.safetensors is not a patchzoo model checkpoint"), error);
 
   // Decoded class grid and the samples as a token file.
   vq::vq_tokenizer<eigen_backend, float> tok(test::tiny_tokenizer_config(), 1);
@@ -223,6 +231,10 @@ TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, co
   const auto png = image::read_image(dir / "grid.png");
   CHECK(png.height > 2 * 2 * images.dim(2));
   CHECK(png.width > 2 * 2 * images.dim(3));
+  // The commands lay the grid out before sampling: one too large to write is refused at once.
+  CHECK(image::layout_grid(32, 32, pipeline::class_grid({0, 2}, 1000, 3)).width > 1000 * 64);
+  CHECK_THROWS_WITH_AS(image::layout_grid(32, 32, pipeline::class_grid({0, 2}, 2000000000, 3)),
+                       doctest::Contains("a grid of 2 x 2000000000 images of 32x32"), error);
 }
 
 TEST_CASE("parse_classes: lists and ranges inside [0, classes); anything else is refused") {

@@ -193,7 +193,11 @@ inline patcher_config patcher_config_from(const metadata_map& m) {
 }
 
 inline metadata_map read_checkpoint_metadata(const std::filesystem::path& path) {
-  return safetensors_reader(path).metadata();
+  auto m = safetensors_reader(path).metadata();
+  check(m.count("model.kind") == 1, "model checkpoint", path.string(),
+        " is not a patchzoo model checkpoint: its metadata has no 'model.kind' (a tokenizer, a zoo model or an",
+        " imported LlamaGen file?)");
+  return m;
 }
 
 }  // namespace patchzoo::dpar

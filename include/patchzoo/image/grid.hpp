@@ -30,6 +30,8 @@ struct grid_layout {
 };
 
 inline constexpr std::int64_t grid_margin = 4;
+// The largest canvas image_grid draws: 2^27 pixels (400 MB as RGB), as many as read_image reads back.
+inline constexpr std::int64_t max_grid_pixels = std::int64_t{1} << 27;
 
 inline grid_layout layout_grid(std::int64_t height, std::int64_t width, const grid_options& o) {
   check(o.rows > 0 && o.cols > 0 && o.scale > 0 && o.gap >= 0, "image_grid", "rows ", o.rows, ", cols ", o.cols,
@@ -48,6 +50,10 @@ inline grid_layout layout_grid(std::int64_t height, std::int64_t width, const gr
   g.cell_h = height * o.scale;
   g.step_x = g.cell_w + o.gap;
   g.step_y = g.cell_h + o.gap;
+  const bool fits = o.cols <= max_grid_pixels / g.step_x && o.rows <= max_grid_pixels / g.step_y &&
+                    (g.left + o.cols * g.step_x) * (g.top + o.rows * g.step_y) <= max_grid_pixels;
+  check(fits, "image_grid", "a grid of ", o.rows, " x ", o.cols, " images of ", height, "x", width, " at scale ",
+        o.scale, " needs more than the ", max_grid_pixels, " pixels a grid may have: use fewer rows or columns");
   g.width = g.left + o.cols * g.step_x - o.gap + grid_margin;
   g.height = g.top + o.rows * g.step_y - o.gap + grid_margin;
   return g;

@@ -119,6 +119,14 @@ sample_result sample_dpar(B& be, dpar::dpar_model<B, float>& model, dpar::llamag
   return r;
 }
 
+// The kind of model a checkpoint's metadata describes, refused unless it is one that samples classes.
+inline dpar::model_kind sampled_kind(const dpar::metadata_map& meta, const std::filesystem::path& checkpoint) {
+  const auto kind = dpar::parse_model_kind(dpar::metadata_detail::field(meta, "model.kind"));
+  check(kind != dpar::model_kind::entropy, "dpar sample", checkpoint.string(),
+        " holds the unconditional entropy model; sample from a baseline or DPAR checkpoint");
+  return kind;
+}
+
 // A baseline or DPAR training checkpoint; DPAR in entropy modes needs the entropy model's checkpoint
 // (other modes ignore it): one of `entropy train`, or an unconditional LlamaGen GPT converted by scripts/convert-llamagen.
 template <backend B>
@@ -127,10 +135,7 @@ sample_result sample_checkpoint(B& be, const std::filesystem::path& checkpoint, 
                                 const std::vector<std::int32_t>& labels, const dpar::sampling_config& sc,
                                 std::int64_t codebook, const patcher_overrides& overrides = {},
                                 const std::function<void(std::int64_t)>& on_step = {}) {
-  const auto meta = dpar::read_checkpoint_metadata(checkpoint);
-  const auto kind = dpar::parse_model_kind(dpar::metadata_detail::field(meta, "model.kind"));
-  check(kind != dpar::model_kind::entropy, "dpar sample", checkpoint.string(),
-        " holds the unconditional entropy model; sample from a baseline or DPAR checkpoint");
+  const auto kind = sampled_kind(dpar::read_checkpoint_metadata(checkpoint), checkpoint);
   if (kind == dpar::model_kind::baseline) {
     auto model = dpar::load_llamagen(be, checkpoint);
     return sample_baseline(be, *model, labels, sc, codebook, on_step);
@@ -146,8 +151,7 @@ sample_result sample_checkpoint(B& be, const std::filesystem::path& checkpoint, 
 }
 
 // One row per chosen class (Fashion-MNIST names when the model has 10 classes), per_class images a row.
-inline void write_class_grid(const std::filesystem::path& path, const tensor<float>& images,
-                             const std::vector<std::int32_t>& chosen, std::int64_t per_class, std::int64_t classes) {
+inline image::grid_options class_grid(const std::vector<std::int32_t>& chosen, std::int64_t per_class, std::int64_t classes) {
   image::grid_options g;
   g.rows = static_cast<std::int64_t>(chosen.size());
   g.cols = per_class;
@@ -156,7 +160,12 @@ inline void write_class_grid(const std::filesystem::path& path, const tensor<flo
   g.hi = 1.0;
   for (const auto c : chosen)
     g.row_labels.push_back(classes == 10 ? data::fashion_mnist_classes[static_cast<std::size_t>(c)] : std::to_string(c));
-  image::write_png(path, image::image_grid(images.cview(), g));
+  return g;
+}
+
+inline void write_class_grid(const std::filesystem::path& path, const tensor<float>& images,
+                             const std::vector<std::int32_t>& chosen, std::int64_t per_class, std::int64_t classes) {
+  image::write_png(path, image::image_grid(images.cview(), class_grid(chosen, per_class, classes)));
 }
 
 inline data::token_file samples_token_file(const sample_result& s, std::int64_t codebook) {
