@@ -155,6 +155,8 @@ TEST_CASE("dpar step: DPAR and the same-depth baseline train with one recipe, co
   CHECK(dpar_model->config().global_layers == 1);
   CHECK(dpar_model->config().block.dim == 32);
   const auto baseline_model = dpar::load_llamagen(be, b.checkpoint);
+  CHECK_THROWS_WITH_AS(dpar::load_dpar(be, b.checkpoint, loaded), doctest::Contains("holds a baseline model, not a DPAR one"),
+                       error);
   CHECK(baseline_model->config().layers == 3);
   CHECK(baseline_model->config().conditional);
 
