@@ -32,10 +32,13 @@ TEST_CASE("image_grid: canvas size, cell placement and value range without label
   o.rows = 1;
   CHECK_THROWS_WITH_AS(image_grid(batch.cview(), o), doctest::Contains("5 images do not fit a 1x3 grid"),
                        patchzoo::error);
-  o.rows = 1 << 20;  // 2^20 x 3 cells of 8 x 6 pixels: past max_grid_pixels, refused before any canvas exists
-  CHECK_THROWS_WITH_AS(layout_grid(3, 4, o), doctest::Contains("pixels a grid may have"), patchzoo::error);
+  o.rows = 1 << 20;  // 2^20 x 3 cells of 8 x 6 pixels: taller than a canvas may be, refused before any exists
+  CHECK_THROWS_WITH_AS(layout_grid(3, 4, o), doctest::Contains("pixels a side a canvas may have"), patchzoo::error);
   o.cols = std::int64_t{1} << 62;  // products that would overflow are refused too
-  CHECK_THROWS_WITH_AS(layout_grid(3, 4, o), doctest::Contains("pixels a grid may have"), patchzoo::error);
+  CHECK_THROWS_WITH_AS(layout_grid(3, 4, o), doctest::Contains("pixels a side a canvas may have"), patchzoo::error);
+  o.rows = 3000;  // 30k x 24k pixels: each side fits, the whole does not
+  o.cols = 3000;
+  CHECK_THROWS_WITH_AS(layout_grid(3, 4, o), doctest::Contains("in all a grid may have"), patchzoo::error);
   o.rows = 1;
   o.cols = 3;
   tensor<float> two_channels(shape_t{2, 2, 4, 4});

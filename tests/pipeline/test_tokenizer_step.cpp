@@ -79,6 +79,11 @@ TEST_CASE("tokenizer step: train, encode, decode and the reconstruction grid") {
   const auto direct = model->reconstruct(be, batch.images);
   REQUIRE(decoded.shape() == direct.shape());
   for (std::int64_t i = 0; i < decoded.numel(); ++i) CHECK(decoded[i] == doctest::Approx(direct[i]).epsilon(1e-5));
+  // Decoded 3 grids per pass (3 + 3 + 2), the same images: many grids never go through the decoder at once.
+  const auto in_batches = pipeline::decode_tokens(be, *model, pipeline::token_rows_of(f, 8), 16, 16, 3);
+  REQUIRE(in_batches.shape() == decoded.shape());
+  for (std::int64_t i = 0; i < decoded.numel(); ++i) CHECK(in_batches[i] == doctest::Approx(decoded[i]).epsilon(1e-5));
+  CHECK_THROWS_AS(pipeline::decode_tokens(be, *model, pipeline::token_rows_of(f, 8), 16, 16, 0), error);
   CHECK_THROWS_AS(pipeline::decode_tokens(be, *model, {{1, 2, 3}}, 16, 16), error);
   CHECK_THROWS_AS(pipeline::decode_tokens(be, *model, {std::vector<std::int32_t>(256, 16)}, 16, 16), error);
   CHECK_THROWS_AS(pipeline::token_rows_of(f, 301), error);

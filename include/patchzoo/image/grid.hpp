@@ -30,7 +30,8 @@ struct grid_layout {
 };
 
 inline constexpr std::int64_t grid_margin = 4;
-// The largest canvas image_grid draws: 2^27 pixels (400 MB as RGB), as many as read_image reads back.
+// The largest canvas image_grid draws: 2^27 pixels (400 MB as RGB), as many as read_image reads back, and
+// no side over max_image_side.
 inline constexpr std::int64_t max_grid_pixels = std::int64_t{1} << 27;
 
 inline grid_layout layout_grid(std::int64_t height, std::int64_t width, const grid_options& o) {
@@ -50,12 +51,15 @@ inline grid_layout layout_grid(std::int64_t height, std::int64_t width, const gr
   g.cell_h = height * o.scale;
   g.step_x = g.cell_w + o.gap;
   g.step_y = g.cell_h + o.gap;
-  const bool fits = o.cols <= max_grid_pixels / g.step_x && o.rows <= max_grid_pixels / g.step_y &&
-                    (g.left + o.cols * g.step_x) * (g.top + o.rows * g.step_y) <= max_grid_pixels;
-  check(fits, "image_grid", "a grid of ", o.rows, " x ", o.cols, " images of ", height, "x", width, " at scale ",
-        o.scale, " needs more than the ", max_grid_pixels, " pixels a grid may have: use fewer rows or columns");
+  check(o.cols <= max_image_side / g.step_x && o.rows <= max_image_side / g.step_y, "image_grid", "a grid of ", o.rows,
+        " x ", o.cols, " images of ", height, "x", width, " at scale ", o.scale, " is over the ", max_image_side,
+        " pixels a side a canvas may have: use fewer rows or columns");
   g.width = g.left + o.cols * g.step_x - o.gap + grid_margin;
   g.height = g.top + o.rows * g.step_y - o.gap + grid_margin;
+  check(g.width <= max_image_side && g.height <= max_image_side && g.width * g.height <= max_grid_pixels, "image_grid",
+        "a grid of ", o.rows, " x ", o.cols, " images of ", height, "x", width, " at scale ", o.scale, " is ", g.width,
+        "x", g.height, " pixels, over the ", max_image_side, " a side and ", max_grid_pixels,
+        " in all a grid may have: use fewer rows or columns");
   return g;
 }
 

@@ -19,13 +19,17 @@ struct colour {
 
 inline constexpr colour white{255, 255, 255}, black{0, 0, 0};
 
+// The widest and tallest canvas: 2^15 pixels a side.
+inline constexpr std::int64_t max_image_side = std::int64_t{1} << 15;
+
 struct rgb_image {
   std::int64_t width = 0, height = 0;
   std::vector<std::uint8_t> rgb;  // height x width x 3, row-major
 
   rgb_image() = default;
   rgb_image(std::int64_t w, std::int64_t h, colour background = white) : width(w), height(h) {
-    check(w > 0 && h > 0 && w <= 1 << 15 && h <= 1 << 15, "rgb_image", "size ", w, "x", h, " is not in 1..32768");
+    check(w > 0 && h > 0 && w <= max_image_side && h <= max_image_side, "rgb_image", "size ", w, "x", h, " is not in 1..",
+          max_image_side);
     rgb.resize(static_cast<std::size_t>(w * h * 3));
     fill_rect(0, 0, w, h, background);
   }

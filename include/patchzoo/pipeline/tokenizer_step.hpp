@@ -143,9 +143,10 @@ data::token_file encode_images(B& be, vq::vq_tokenizer<B, float>& model, const d
 template <backend B>
   requires vq::vq_ops<B, float>
 tensor<float> decode_tokens(B& be, vq::vq_tokenizer<B, float>& model, const std::vector<std::vector<std::int32_t>>& rows,
-                            std::int64_t grid_h, std::int64_t grid_w) {
+                            std::int64_t grid_h, std::int64_t grid_w, std::int64_t batch = 256) {
   const auto n = static_cast<std::int64_t>(rows.size());
   check(n > 0, "decode_tokens", "no token grids to decode");
+  check(batch >= 1, "decode_tokens", "batch ", batch, " must be >= 1");
   tensor<std::int32_t> codes(shape_t{n, grid_h, grid_w});
   for (std::int64_t i = 0; i < n; ++i) {
     const auto& row = rows[static_cast<std::size_t>(i)];
@@ -156,7 +157,17 @@ tensor<float> decode_tokens(B& be, vq::vq_tokenizer<B, float>& model, const std:
             " is outside the codebook of ", model.config().codebook_size);
     std::copy(row.begin(), row.end(), codes.data() + i * grid_h * grid_w);
   }
-  return model.decode(be, codes);
+  // `batch` grids per decoder pass: the decoder's activations of a few thousand images at once exceed memory.
+  tensor<float> images;
+  for (std::int64_t begin = 0; begin < n; begin += batch) {
+    const std::int64_t count = std::min(batch, n - begin);
+    tensor<std::int32_t> part_codes(shape_t{count, grid_h, grid_w});
+    std::copy_n(codes.data() + begin * grid_h * grid_w, count * grid_h * grid_w, part_codes.data());
+    const tensor<float> part = model.decode(be, part_codes);
+    if (begin == 0) images = tensor<float>(shape_t{n, part.dim(1), part.dim(2), part.dim(3)});
+    std::copy_n(part.data(), part.numel(), images.data() + begin * (part.numel() / count));
+  }
+  return images;
 }
 
 // The first `count` grids of a token file as rows for decode_tokens.
