@@ -45,13 +45,8 @@ void run_sample(const llamagen_options& o) {
   check(codebook == mc.vocab, "llamagen sample", o.vq, " has ", codebook, " codes but the GPT in ", o.gpt,
         " predicts ", mc.vocab, ": they are not a pair");
   const auto chosen = pipeline::parse_classes(o.class_list, mc.classes);
-  image::grid_options g;
-  g.rows = static_cast<std::int64_t>(chosen.size());
-  g.cols = o.per_class;
+  auto g = pipeline::class_grid(chosen, o.per_class, mc.classes);
   g.scale = 1;  // 256 px images: large enough as they are
-  g.lo = -1.0;
-  g.hi = 1.0;
-  for (const auto c : chosen) g.row_labels.push_back(std::to_string(c));
   const std::int64_t pixels_per_token = std::int64_t{1} << (vq->config().levels() - 1);  // each level but the last halves
   image::layout_grid(mc.tokens / mc.row_width * pixels_per_token, mc.row_width * pixels_per_token, g);  // before sampling
   const auto labels = pipeline::class_labels(chosen, o.per_class);

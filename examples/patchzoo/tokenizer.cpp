@@ -179,12 +179,17 @@ void run_decode(tokenizer_options o) {
   std::iota(indices.begin(), indices.end(), 0);
   const auto batch = data::make_batch(ds, indices, data::pixel_range::minus_one_one);
   // Encoded now (in batches, as `tokenizer encode` does) or read from --tokens, then decoded in batches.
-  const auto f = o.tokens.empty() ? pipeline::encode_images(be, *model, ds) : data::read_token_file(o.tokens);
-  check(f.grid_h == o.grid && f.grid_w == o.grid && f.codebook_size == model->config().codebook_size &&
-            f.count() >= ds.size(),
-        "tokenizer decode", o.tokens, " holds ", f.count(), " grids of ", f.grid_h, "x", f.grid_w, " over ",
-        f.codebook_size, " codes; the checkpoint needs ", ds.size(), " grids of ", o.grid, "x", o.grid, " over ",
-        model->config().codebook_size);
+  data::token_file f;
+  if (o.tokens.empty()) {
+    f = pipeline::encode_images(be, *model, ds);
+  } else {
+    f = data::read_token_file(o.tokens);
+    check(f.grid_h == o.grid && f.grid_w == o.grid && f.codebook_size == model->config().codebook_size &&
+              f.count() >= ds.size(),
+          "tokenizer decode", o.tokens, " holds ", f.count(), " grids of ", f.grid_h, "x", f.grid_w, " over ",
+          f.codebook_size, " codes; the checkpoint needs ", ds.size(), " grids of ", o.grid, "x", o.grid, " over ",
+          model->config().codebook_size);
+  }
   const auto recon = pipeline::decode_tokens(be, *model, pipeline::token_rows_of(f, ds.size()), o.grid, o.grid);
   const fs::path path = o.png.empty() ? fs::path(o.out) / "reconstructions.png" : fs::path(o.png);
   image::write_png(path, pipeline::reconstruction_grid(batch.images, recon, 8));

@@ -188,7 +188,7 @@ TEST_CASE("trainer: FLOPs follow flops.hpp per image and patch count; checkpoint
   const auto b = download(be, std::as_const(loaded->params()).flat());
   CHECK(std::equal(a.data(), a.data() + a.numel(), b.data()));
   CHECK_THROWS_WITH_AS(dpar::load_llamagen(be, dpar::trainer_checkpoint_path(cfg.out_dir)),
-                       doctest::Contains("checkpoint.safetensors holds a DPAR model; a baseline or an entropy model"),
+                       doctest::Contains("checkpoint.safetensors holds a DPAR model, not a LlamaGen one"),
                        patchzoo::error);
 
   const dpar::llamagen_config lc = test::tiny_llamagen_config(true);

@@ -119,10 +119,11 @@ inline metadata_map to_metadata(const llamagen_config& c) {
   return m;
 }
 
-inline llamagen_config llamagen_config_from(const metadata_map& m) {
+// `source` names the metadata's file in the messages.
+inline llamagen_config llamagen_config_from(const metadata_map& m, const std::string& source = "the checkpoint") {
   using namespace metadata_detail;
   const model_kind kind = parse_model_kind(field(m, "model.kind"));
-  check(kind != model_kind::dpar, "llamagen_config_from", "the checkpoint holds a DPAR model, not a LlamaGen one");
+  check(kind != model_kind::dpar, "llamagen_config_from", source, " holds a DPAR model, not a LlamaGen one");
   llamagen_config c;
   c.conditional = kind == model_kind::baseline;
   c.vocab = int_field(m, "model.vocab");
@@ -161,10 +162,10 @@ inline metadata_map to_metadata(const dpar_config& c, const patcher_config& p) {
   return m;
 }
 
-inline dpar_config dpar_config_from(const metadata_map& m) {
+inline dpar_config dpar_config_from(const metadata_map& m, const std::string& source = "the checkpoint") {
   using namespace metadata_detail;
-  check(parse_model_kind(field(m, "model.kind")) == model_kind::dpar, "dpar_config_from",
-        "the checkpoint holds a LlamaGen model, not a DPAR one");
+  check(parse_model_kind(field(m, "model.kind")) == model_kind::dpar, "dpar_config_from", source, " holds a ",
+        field(m, "model.kind"), " model, not a DPAR one");
   dpar_config c;
   c.vocab = int_field(m, "model.vocab");
   c.classes = int_field(m, "model.classes");

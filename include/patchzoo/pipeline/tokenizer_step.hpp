@@ -147,7 +147,6 @@ tensor<float> decode_tokens(B& be, vq::vq_tokenizer<B, float>& model, const std:
   const auto n = static_cast<std::int64_t>(rows.size());
   check(n > 0, "decode_tokens", "no token grids to decode");
   check(batch >= 1, "decode_tokens", "batch ", batch, " must be >= 1");
-  tensor<std::int32_t> codes(shape_t{n, grid_h, grid_w});
   for (std::int64_t i = 0; i < n; ++i) {
     const auto& row = rows[static_cast<std::size_t>(i)];
     check(static_cast<std::int64_t>(row.size()) == grid_h * grid_w, "decode_tokens", "grid ", i, " holds ", row.size(),
@@ -155,15 +154,17 @@ tensor<float> decode_tokens(B& be, vq::vq_tokenizer<B, float>& model, const std:
     for (const auto t : row)
       check(t >= 0 && t < model.config().codebook_size, "decode_tokens", "token ", t, " of grid ", i,
             " is outside the codebook of ", model.config().codebook_size);
-    std::copy(row.begin(), row.end(), codes.data() + i * grid_h * grid_w);
   }
   // `batch` grids per decoder pass: the decoder's activations of a few thousand images at once exceed memory.
   tensor<float> images;
   for (std::int64_t begin = 0; begin < n; begin += batch) {
     const std::int64_t count = std::min(batch, n - begin);
-    tensor<std::int32_t> part_codes(shape_t{count, grid_h, grid_w});
-    std::copy_n(codes.data() + begin * grid_h * grid_w, count * grid_h * grid_w, part_codes.data());
-    const tensor<float> part = model.decode(be, part_codes);
+    tensor<std::int32_t> codes(shape_t{count, grid_h, grid_w});
+    for (std::int64_t i = 0; i < count; ++i) {
+      const auto& row = rows[static_cast<std::size_t>(begin + i)];
+      std::copy(row.begin(), row.end(), codes.data() + i * grid_h * grid_w);
+    }
+    const tensor<float> part = model.decode(be, codes);
     if (begin == 0) images = tensor<float>(shape_t{n, part.dim(1), part.dim(2), part.dim(3)});
     std::copy_n(part.data(), part.numel(), images.data() + begin * (part.numel() / count));
   }
